@@ -1,0 +1,61 @@
+"""The training job: load the data, split, fit, evaluate, profile, write the artifact."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+
+from drift import ReferenceProfile
+from model.artifact import save_artifact
+from model.data import SPLIT_SEED, TEST_SIZE, load_diamonds, split
+from model.features import CATEGORICAL_FEATURES, CATEGORIES, NUMERIC_FEATURES, TARGET
+from model.settings import TrainSettings
+from model.training import train
+
+log = logging.getLogger(__name__)
+
+_VERSIONED = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
+
+
+def run_training(settings: TrainSettings) -> dict[str, Any]:
+    frame = load_diamonds()
+    if settings.sample is not None and settings.sample < len(frame):
+        frame = frame.sample(n=settings.sample, random_state=SPLIT_SEED)
+    train_frame, test_frame = split(frame)
+    trained = train(train_frame, test_frame, settings.model)
+    log.info("trained %s in %.1f s: %s", settings.model, trained.train_seconds, trained.evaluation)
+    print(f"MSE: {trained.evaluation.mse:.2f}")  # the lab's printout
+
+    residuals = test_frame[TARGET].to_numpy(dtype=float) - trained.test_predictions
+    profile = ReferenceProfile.build(
+        train_frame,
+        numeric=list(NUMERIC_FEATURES),
+        categorical=list(CATEGORICAL_FEATURES),
+        holdout=test_frame,
+        reference_predictions=trained.test_predictions,
+        reference_errors=residuals,
+        window_size=settings.drift_window_size,
+    )
+    metadata: dict[str, Any] = {
+        "model_type": settings.model,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "metrics": trained.evaluation.to_dict(),
+        "train_seconds": round(trained.train_seconds, 3),
+        "features": {
+            "numeric": list(NUMERIC_FEATURES),
+            "categorical": {name: list(CATEGORIES[name]) for name in CATEGORICAL_FEATURES},
+        },
+        "target": TARGET,
+        "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED, "n_train": len(train_frame)},
+        "reference_prediction_mean": float(np.mean(trained.test_predictions)),
+        "library_versions": {
+            "python": platform.python_version(),
+            **{name: version(name) for name in _VERSIONED},
+        },
+    }
+    return save_artifact(settings.output_dir, trained.pipeline, metadata, profile)
