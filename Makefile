@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.stamp-requirements
 KAFKA_LIBS_STAMP := .cache/kafka/.stamp-libs
 MODEL := artifacts/model/model.joblib
 
-.PHONY: help setup venv kafka-libs prometheus-bin train broker broker-stop test test-unit \
+.PHONY: help setup venv kafka-libs prometheus-bin train broker broker-stop broker-status test test-unit \
         test-integration lint typecheck demo bench chaos clean
 
 help: ## Show this help
@@ -44,13 +44,19 @@ broker: setup ## Start the local Kafka broker in the background (default 127.0.0
 	$(PY) -m infra.kafka start
 
 broker-stop: ## Stop the local Kafka broker started by `make broker`
-	@test -x $(PY) && $(PY) -m infra.kafka stop || echo "no virtualenv: nothing to stop"
+	@if test -x $(PY); then $(PY) -m infra.kafka stop; else echo "no virtualenv: nothing to stop"; fi
+
+broker-status: ## Is the local broker up? (exit 0 ready, 1 not answering, 3 not running)
+	@$(PY) -m infra.kafka status
 
 test: setup prometheus-bin $(MODEL) ## Run the whole test suite (unit, integration on a real broker, promtool)
 	$(PY) -m pytest
 
 test-unit: venv ## Run the unit tests only (no broker)
 	$(PY) -m pytest -m "not integration and not prometheus"
+
+test-integration: setup $(MODEL) ## Integration tests on a real broker started by the test session
+	$(PY) -m pytest -m integration
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .

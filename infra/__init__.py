@@ -1,0 +1,1 @@
+"""Local infrastructure for development, tests and the demo (Kafka broker, Prometheus, Grafana)."""

@@ -1,0 +1,126 @@
+"""Shared fixtures. One section per area; add yours under its own header.
+
+Kafka (integration tests, ``@pytest.mark.integration``):
+
+- ``kafka_broker`` (session): a real single-node broker on two free loopback ports in a temp
+  dir, always stopped at the end; or the external broker named by ``TEST_KAFKA_BOOTSTRAP``.
+- ``bootstrap_servers`` (session): its ``host:port``.
+- ``kafka_admin`` (session): an ``AdminClient`` on it.
+- ``new_topic(partitions=3, *, config=None) -> str``: creates a uniquely named topic, waits
+  until every partition has a leader, deletes it after the test.
+- ``unique_group_id(prefix="test") -> str``: a fresh consumer group id per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+
+# ---------------------------------------------------------------------------------------------
+# Kafka broker
+# ---------------------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+EXTERNAL_BOOTSTRAP_ENV = "TEST_KAFKA_BOOTSTRAP"
+
+
+@dataclass(frozen=True)
+class ExternalBroker:
+    """A broker the tests did not start (``TEST_KAFKA_BOOTSTRAP``): never stopped by them."""
+
+    bootstrap_servers: str
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LocalBroker | ExternalBroker]:
+    external = os.environ.get(EXTERNAL_BOOTSTRAP_ENV)
+    if external:
+        yield ExternalBroker(external)
+        return
+    settings = LocalKafkaSettings()
+    libs_dir = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
+    port, controller_port = free_ports(2)
+    broker = LocalBroker(data_dir=tmp_path_factory.mktemp("kafka"), libs_dir=libs_dir,
+                         port=port, controller_port=controller_port)
+    try:
+        broker.start()
+        broker.wait_ready(timeout=60)
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers(kafka_broker: LocalBroker | ExternalBroker) -> str:
+    return kafka_broker.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(bootstrap_servers: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap_servers})
+
+
+@pytest.fixture
+def unique_group_id() -> Callable[..., str]:
+    def make(prefix: str = "test") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    return make
+
+
+@pytest.fixture
+def new_topic(
+    request: pytest.FixtureRequest, kafka_admin: AdminClient
+) -> Iterator[Callable[..., str]]:
+    created: list[str] = []
+    test_name = re.sub(r"[^A-Za-z0-9._-]+", "-", request.node.name)[:80]
+
+    def make(partitions: int = 3, *, config: Mapping[str, str] | None = None) -> str:
+        name = f"{test_name}-{uuid.uuid4().hex[:12]}"
+        futures = kafka_admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1,
+                      config=dict(config or {}))], operation_timeout=30)
+        futures[name].result(timeout=30)
+        created.append(name)
+        _wait_for_leaders(kafka_admin, name, partitions)
+        return name
+
+    yield make
+    if created:  # matters on an external broker; best effort (the broker may be down)
+        for topic, future in kafka_admin.delete_topics(created, operation_timeout=30).items():
+            try:
+                future.result(timeout=30)
+            except KafkaException as exc:
+                logger.warning("could not delete test topic %s: %s", topic, exc)
+
+
+def _wait_for_leaders(admin: AdminClient, topic: str, partitions: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        metadata = admin.list_topics(topic=topic, timeout=5).topics.get(topic)
+        if (metadata is not None and metadata.error is None
+                and len(metadata.partitions) == partitions
+                and all(p.leader >= 0 for p in metadata.partitions.values())):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"topic {topic} has no leader for all {partitions} partitions "
+                       f"after {timeout} s")
+
+
+# ---------------------------------------------------------------------------------------------
+# (next area: add its fixtures below under its own header)
+# ---------------------------------------------------------------------------------------------
