@@ -1,0 +1,62 @@
+"""Drift monitoring for a tabular regression model: pure numpy / scipy / pandas.
+
+Feature names and categories are passed in; nothing here knows about diamonds, Kafka or
+Prometheus. Usage::
+
+    from drift import ConceptDriftMonitor, DriftMonitor, ReferenceProfile
+
+    # at training time: profile the training set, calibrate thresholds on the held-out split
+    profile = ReferenceProfile.build(
+        train, numeric=["carat", "depth", "table"], categorical=["cut", "color", "clarity"],
+        holdout=test, reference_predictions=test_pred, reference_errors=y_test - test_pred,
+    )
+    profile.save("reference_profile.json")
+
+    # in the consumer: one monitor per model, fed with each validated batch
+    profile = ReferenceProfile.load("reference_profile.json")
+    monitor = DriftMonitor(profile)              # window and thresholds from the profile
+    monitor.update(batch)                        # features (+ optional "prediction" column)
+    report = monitor.evaluate()                  # DriftReport: per feature, prediction, dataset
+    report.features["carat"].drift_detected, report.dataset.share, report.to_dict()
+
+    concept = ConceptDriftMonitor(profile)       # Page-Hinkley on scaled absolute errors
+    concept.update(y_true, y_pred)               # when labels arrive, however late
+    concept.evaluate().drift_detected            # MAE ratio over threshold, or detector alarm
+
+A feature drifts when its window has at least `min_window` rows, the two-sample test rejects
+(KS / chi-square) and its effect size (PSI by default) clears the threshold calibrated on
+held-out windows, so a stationary stream flags about ``1 - quantile`` of windows or fewer.
+
+Errors::
+
+    DriftError
+    ├── MissingColumnError   a frame lacks a profiled column
+    └── ProfileError         a profile cannot be built, read or used
+
+Bad parameters raise `ValueError` naming the valid range.
+"""
+
+from drift.adwin import ADWIN
+from drift.base import DriftDetector
+from drift.concept import ConceptDriftMonitor
+from drift.exceptions import DriftError, MissingColumnError, ProfileError
+from drift.monitor import DriftMonitor
+from drift.page_hinkley import PageHinkley
+from drift.profile import ReferenceProfile
+from drift.report import ConceptReport, DatasetDrift, DriftReport, FeatureDrift
+
+__all__ = [
+    "ADWIN",
+    "ConceptDriftMonitor",
+    "ConceptReport",
+    "DatasetDrift",
+    "DriftDetector",
+    "DriftError",
+    "DriftMonitor",
+    "DriftReport",
+    "FeatureDrift",
+    "MissingColumnError",
+    "PageHinkley",
+    "ProfileError",
+    "ReferenceProfile",
+]
