@@ -1,0 +1,40 @@
+"""The scoring service: a Kafka consumer that prices diamonds and publishes predictions.
+
+    events topic --consume--> decode/validate --> score (one predict per batch) --> predictions
+                                     └── invalid --> dead-letter topic (reason headers)
+
+Exactly-once (default: one transaction per micro-batch) or at-least-once delivery, Prometheus
+metrics with /healthz and /readyz, lag per partition, and batch observers (drift, late labels).
+"""
+
+from consumer.batch import BatchMeta
+from consumer.exceptions import (
+    BrokerUnavailableError,
+    ConsumerError,
+    DeliveryError,
+    FatalKafkaError,
+    KafkaConfigError,
+    ModelLoadError,
+    ScoringError,
+)
+from consumer.metrics import ConsumerMetrics
+from consumer.observers import BatchObserver
+from consumer.service import RunSummary, ScoringService, run_consumer
+from consumer.settings import ConsumerSettings
+
+__all__ = [
+    "BatchMeta",
+    "BatchObserver",
+    "BrokerUnavailableError",
+    "ConsumerError",
+    "ConsumerMetrics",
+    "ConsumerSettings",
+    "DeliveryError",
+    "FatalKafkaError",
+    "KafkaConfigError",
+    "ModelLoadError",
+    "RunSummary",
+    "ScoringError",
+    "ScoringService",
+    "run_consumer",
+]

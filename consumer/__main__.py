@@ -1,0 +1,60 @@
+"""`python -m consumer [--help] [options]`: run the scoring service until SIGTERM/SIGINT.
+
+Exit codes: 0 after a clean stop (signal or --max-events), 1 on an error (model, broker, fatal
+Kafka error, delivery given up), 2 on invalid settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from confluent_kafka import KafkaException
+from pydantic import ValidationError
+from pydantic_settings import CliApp, SettingsError
+
+from common.logs import configure_logging
+from consumer.exceptions import ConsumerError
+from consumer.service import run_consumer
+from consumer.settings import ConsumerSettings
+
+log = logging.getLogger("consumer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    try:
+        settings = CliApp.run(ConsumerSettings, cli_args=sys.argv[1:] if argv is None else argv)
+    except (ValidationError, SettingsError) as exc:
+        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            log.warning("%s again: already stopping after the current batch", name)
+        else:
+            log.info("%s: finishing the current batch, then stopping", name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    from prometheus_client import REGISTRY  # the default one adds process_* metrics
+
+    try:
+        run_consumer(settings, registry=REGISTRY, stop_event=stop)
+    except ConsumerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KafkaException as exc:  # not expected: librdkafka raised outside our wrappers
+        print(f"error: Kafka client failure: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

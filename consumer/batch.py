@@ -1,0 +1,75 @@
+"""One scoring batch: the feature frame of the valid events plus their per-event metadata.
+
+The frame is built once per batch, column by column from plain lists (no per-row pandas work),
+in consumption order, so `predictions[i]` belongs to `meta` row `i`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from model.schema import DiamondEvent
+
+
+class MessageLike(Protocol):
+    """The part of `confluent_kafka.Message` the service reads."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class BatchMeta:
+    """Per-event metadata of a batch's valid events, aligned with the feature frame rows."""
+
+    topic: str
+    keys: list[bytes | None]
+    partitions: np.ndarray  # int32
+    offsets: np.ndarray  # int64
+    event_ids: list[str]
+    event_times: np.ndarray  # int64, epoch milliseconds
+
+    def __len__(self) -> int:
+        return len(self.event_ids)
+
+
+@dataclass(frozen=True)
+class ScoringBatch:
+    features: pd.DataFrame
+    meta: BatchMeta
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+
+def build_batch(
+    topic: str, events: Sequence[DiamondEvent], messages: Sequence[MessageLike]
+) -> ScoringBatch:
+    """The frame (columns in `model.features.FEATURES` order) and metadata of valid events."""
+    if len(events) != len(messages):
+        raise ValueError(f"{len(events)} events but {len(messages)} messages: they must align")
+    n = len(events)
+    columns: dict[str, object] = {}
+    for name in NUMERIC_FEATURES:
+        columns[name] = np.fromiter((getattr(e, name) for e in events), dtype=np.float64, count=n)
+    for name in CATEGORICAL_FEATURES:
+        columns[name] = [getattr(e, name) for e in events]
+    features = pd.DataFrame(columns, columns=list(FEATURES))
+    meta = BatchMeta(
+        topic=topic,
+        keys=[m.key() for m in messages],
+        partitions=np.fromiter((m.partition() for m in messages), dtype=np.int32, count=n),
+        offsets=np.fromiter((m.offset() for m in messages), dtype=np.int64, count=n),
+        event_ids=[e.event_id for e in events],
+        event_times=np.fromiter((e.event_time for e in events), dtype=np.int64, count=n),
+    )
+    return ScoringBatch(features, meta)

@@ -1,0 +1,193 @@
+"""The two delivery guarantees behind one interface: `write_batch(outputs, dlq_records, offsets)`.
+
+Invariant of both: no committed offset ever passes an event whose prediction or dead-letter
+record was not durably written (acks=all). `write_batch` either returns with the outputs written
+or raises `DeliveryError` (nothing committed: the caller rewinds to the committed offsets and
+re-reads the batch) or `FatalKafkaError` (exit).
+
+* `ExactlyOnceSink`: one transaction per batch holds the outputs *and* the input offsets
+  (`send_offsets_to_transaction`), so both become visible to read_committed readers together
+  or not at all. An abortable error aborts the transaction; a fenced producer is fatal.
+* `AtLeastOnceSink`: idempotent producer; produce, `flush()`, check that every delivery report
+  succeeded, then a synchronous commit of the explicit next offsets. A crash between the flush
+  and the commit re-delivers the batch: duplicates are possible, loss is not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from consumer.exceptions import DeliveryError, FatalKafkaError
+from consumer.metrics import ConsumerMetrics
+from consumer.outputs import OutRecord
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TXN_TIMEOUT = 30.0
+RETRIABLE_ATTEMPTS = 3
+
+
+class Sink(Protocol):
+    def start(self) -> None: ...
+
+    def write_batch(
+        self,
+        outputs: Sequence[OutRecord],
+        dlq_records: Sequence[OutRecord],
+        offsets: Sequence[TopicPartition],
+    ) -> bool:
+        """Write durably, then commit `offsets`; True when the offsets are committed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _ProducingSink:
+    def __init__(self, producer: Producer, consumer: Consumer, metrics: ConsumerMetrics) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.metrics = metrics
+        self._failures = 0
+        self._first_failure: KafkaError | None = None
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        self._failures += 1
+        self.metrics.delivery_failures.inc()
+        if self._first_failure is None:
+            self._first_failure = err
+            log.error("delivery to %s failed: %s", msg.topic(), err)
+
+    def _produce_all(self, *groups: Sequence[OutRecord]) -> None:
+        self._failures, self._first_failure = 0, None
+        produce, poll = self.producer.produce, self.producer.poll
+        for records in groups:
+            for r in records:
+                while True:
+                    try:
+                        produce(r.topic, r.value, r.key, headers=r.headers,
+                                on_delivery=self._on_delivery)
+                        break
+                    except BufferError:  # local queue full: serve delivery reports, retry
+                        poll(0.05)
+        poll(0)
+
+    def close(self) -> None:
+        remaining = self.producer.flush(TXN_TIMEOUT)
+        if remaining:
+            log.error("%d output records still unacknowledged at close", remaining)
+
+
+class AtLeastOnceSink(_ProducingSink):
+    def start(self) -> None:
+        pass
+
+    def write_batch(
+        self,
+        outputs: Sequence[OutRecord],
+        dlq_records: Sequence[OutRecord],
+        offsets: Sequence[TopicPartition],
+    ) -> bool:
+        self._produce_all(outputs, dlq_records)
+        remaining = self.producer.flush(TXN_TIMEOUT)
+        if remaining or self._failures:
+            raise DeliveryError(
+                f"{self._failures} of {len(outputs) + len(dlq_records)} output records failed "
+                f"and {remaining} were unacknowledged after {TXN_TIMEOUT:.0f} s "
+                f"(first error: {self._first_failure}): the batch is not committed"
+            )
+        if not offsets:
+            return True
+        try:
+            result = self.consumer.commit(offsets=list(offsets), asynchronous=False)
+        except KafkaException as exc:
+            # The outputs are durable; the next commit covers these offsets, and a re-read
+            # after a rebalance only duplicates (allowed by at-least-once).
+            log.warning("offset commit failed (outputs are written): %s", exc)
+            return False
+        failed = [tp for tp in result or [] if tp.error is not None]
+        if failed:
+            log.warning("offset commit failed for %s", ", ".join(map(_fmt, failed)))
+            return False
+        return True
+
+
+class ExactlyOnceSink(_ProducingSink):
+    def start(self) -> None:
+        try:
+            self.producer.init_transactions(TXN_TIMEOUT)
+        except KafkaException as exc:
+            raise FatalKafkaError(f"init_transactions failed: {exc.args[0]}") from exc
+
+    def write_batch(
+        self,
+        outputs: Sequence[OutRecord],
+        dlq_records: Sequence[OutRecord],
+        offsets: Sequence[TopicPartition],
+    ) -> bool:
+        if not (outputs or dlq_records or offsets):
+            return True
+        p = self.producer
+        try:
+            p.begin_transaction()
+            self._produce_all(outputs, dlq_records)
+            if offsets:
+                group = self.consumer.consumer_group_metadata()
+                _retrying(p.send_offsets_to_transaction, list(offsets), group, TXN_TIMEOUT)
+            _retrying(p.commit_transaction, TXN_TIMEOUT)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise FatalKafkaError(f"fatal transactional error: {err}") from exc
+            self._abort(err)
+            raise DeliveryError(f"transaction aborted ({err}): the batch is not committed") from exc
+        return True
+
+    def _abort(self, cause: KafkaError) -> None:
+        log.error("aborting the transaction after: %s", cause)
+        try:
+            self.producer.abort_transaction(TXN_TIMEOUT)
+        except KafkaException as exc:
+            raise FatalKafkaError(f"abort_transaction failed after {cause}: {exc}") from exc
+        self.metrics.transactions_aborted.inc()
+
+
+def _retrying(call: Callable[..., T], *args: Any) -> T:
+    """Repeat a transactional call on a retriable (not abortable, not fatal) error."""
+    for attempt in range(1, RETRIABLE_ATTEMPTS + 1):
+        try:
+            return call(*args)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if attempt == RETRIABLE_ATTEMPTS or not err.retriable() or err.txn_requires_abort():
+                raise
+            log.warning("%s: retriable error (attempt %d): %s", call.__name__, attempt, err)
+    raise AssertionError("unreachable")
+
+
+def rewind(consumer: Consumer, first_offsets: dict[tuple[str, int], int]) -> None:
+    """Seek each partition of a failed batch back to its committed offset (else its first)."""
+    targets = dict(first_offsets)
+    partitions = [TopicPartition(t, p) for t, p in first_offsets]
+    try:
+        for tp in consumer.committed(partitions, timeout=TXN_TIMEOUT):
+            if tp.error is None and tp.offset >= 0:
+                targets[(tp.topic, tp.partition)] = tp.offset
+    except KafkaException as exc:
+        log.warning("could not read committed offsets (%s): rewinding to the batch start", exc)
+    for (topic, partition), offset in targets.items():
+        try:
+            consumer.seek(TopicPartition(topic, partition, offset))
+            log.warning("rewound %s[%d] to offset %d", topic, partition, offset)
+        except KafkaException as exc:  # revoked meanwhile: the new owner reads from committed
+            log.warning("could not rewind %s[%d]: %s", topic, partition, exc)
+
+
+def _fmt(tp: TopicPartition) -> str:
+    return f"{tp.topic}[{tp.partition}]@{tp.offset}: {tp.error}"

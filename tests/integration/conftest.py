@@ -1,0 +1,162 @@
+"""Fixtures of the integration tests (the broker fixtures live in tests/conftest.py).
+
+Scoring service:
+
+- ``model_dir`` (session): a real artifact trained once on a sample, in a temp dir.
+- ``event_rows`` (session): the held-out test split the events are built from.
+- ``make_events(n, bad=...)``: (keys, values, rows) of valid JSON events, built with orjson.
+- ``produce_values(topic, values, keys)``: produce and return each record's (partition, offset).
+- ``drain_topic(topic)``: every committed record of a topic, read with read_committed.
+- ``consumer_settings(**overrides)``: ConsumerSettings for the broker and a fresh group.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pytest
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from consumer.settings import ConsumerSettings
+from model.data import load_diamonds, split
+from model.features import FEATURES
+from model.settings import TrainSettings
+from model.train_job import run_training
+
+TRAIN_SAMPLE = 8000
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("model")
+    run_training(TrainSettings(output_dir=directory, sample=TRAIN_SAMPLE))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def event_rows() -> pd.DataFrame:
+    _, test = split(load_diamonds())
+    return test.reset_index(drop=True)
+
+
+@pytest.fixture
+def make_events(
+    event_rows: pd.DataFrame,
+) -> Callable[..., tuple[list[bytes], list[bytes], pd.DataFrame]]:
+    """n valid events cycling over the test rows: keys, JSON values and their feature rows."""
+
+    def make(n: int) -> tuple[list[bytes], list[bytes], pd.DataFrame]:
+        run = uuid.uuid4().hex[:8]
+        rows = event_rows.iloc[[i % len(event_rows) for i in range(n)]].reset_index(drop=True)
+        records = rows[list(FEATURES)].to_dict(orient="records")
+        now = time.time_ns() // 1_000_000
+        ids = [f"{run}-{i}" for i in range(n)]
+        values = [
+            orjson.dumps({"event_id": event_id, **record, "event_time": now})
+            for event_id, record in zip(ids, records, strict=True)
+        ]
+        rows.index = pd.Index(ids, name="event_id")
+        return [i.encode() for i in ids], values, rows[list(FEATURES)]
+
+    return make
+
+
+@pytest.fixture
+def produce_values(bootstrap_servers: str) -> Callable[..., list[tuple[int, int]]]:
+    def produce(
+        topic: str, values: Sequence[bytes | None], keys: Sequence[bytes | None]
+    ) -> list[tuple[int, int]]:
+        producer = Producer(
+            {"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "linger.ms": 20}
+        )
+        coords: list[tuple[int, int] | None] = [None] * len(values)
+
+        def delivered(index: int) -> Callable[[KafkaError | None, Message], None]:
+            def callback(err: KafkaError | None, msg: Message) -> None:
+                assert err is None, err
+                coords[index] = (msg.partition(), msg.offset())
+
+            return callback
+
+        for index, (key, value) in enumerate(zip(keys, values, strict=True)):
+            while True:
+                try:
+                    producer.produce(topic, value, key, on_delivery=delivered(index))
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+        assert producer.flush(30) == 0
+        assert all(c is not None for c in coords)
+        return [c for c in coords if c is not None]
+
+    return produce
+
+
+@pytest.fixture
+def drain_topic(bootstrap_servers: str) -> Callable[..., list[Message]]:
+    """Every committed record of `topic`, read from the beginning up to the end."""
+
+    def drain(topic: str, timeout: float = 30.0) -> list[Message]:
+        reader = Consumer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+                "enable.auto.commit": False,
+            }
+        )
+        try:
+            partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+            reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+            messages: list[Message] = []
+            at_end: set[int] = set()
+            deadline = time.monotonic() + timeout
+            while len(at_end) < len(partitions):
+                assert time.monotonic() < deadline, f"{topic} not drained in {timeout} s"
+                for msg in reader.consume(num_messages=10_000, timeout=0.5):
+                    err = msg.error()
+                    if err is None:
+                        messages.append(msg)
+                        at_end.discard(msg.partition())
+                    elif err.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(msg.partition())
+                    else:
+                        raise AssertionError(err)
+            return messages
+        finally:
+            reader.close()
+
+    return drain
+
+
+@pytest.fixture
+def consumer_settings(
+    bootstrap_servers: str, model_dir: Path, unique_group_id: Callable[..., str]
+) -> Callable[..., ConsumerSettings]:
+    def make(**overrides: Any) -> ConsumerSettings:
+        values: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": unique_group_id("scorer"),
+            "model_path": model_dir,
+            "metrics_port": 0,
+            "metrics_addr": "127.0.0.1",
+            "lag_interval": 0.5,
+            **overrides,
+        }
+        return ConsumerSettings(**values)
+
+    return make
