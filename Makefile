@@ -63,7 +63,7 @@ lint: venv ## ruff and mypy
 	$(VENV)/bin/mypy model drift producer consumer common infra
 
 demo: setup $(MODEL) ## Run the main job: broker, consumer, producer story, live view, report
-	$(PY) -m infra.demo
+	$(PY) -m demo
 
 bench: setup $(MODEL) ## Benchmarks on the real local broker; writes bench/results/latest.json
 	$(PY) -m bench
