@@ -60,7 +60,7 @@ test-integration: setup $(MODEL) ## Integration tests on a real broker started b
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy model drift producer consumer common infra
+	$(VENV)/bin/mypy model drift producer consumer common infra demo bench
 
 demo: setup $(MODEL) ## Run the main job: broker, consumer, producer story, live view, report
 	$(PY) -m demo

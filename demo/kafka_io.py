@@ -1,0 +1,201 @@
+"""The demo's own Kafka plumbing: its broker, its topics, and what it reads back.
+
+- `start_broker`: a fresh single-node broker in a temp data dir, on 9092/9093 when free, else
+  on two free ports (a `make broker` already running is left alone).
+- `create_topics`: the five demo topics, `partitions` each.
+- `warm_up_transactions`: one empty transaction, so the broker creates and loads its
+  transaction-state topic before the story, not during the consumer's first batches.
+- `end_offsets` / `first_timestamp`: the events topic's high watermarks, and the Kafka
+  timestamp (the producer stamps it with the event time) of the first event written after
+  given offsets: the exact onset of a phase.
+- `read_all`: every committed record of a topic, read with read_committed (the drift reports).
+- `group_lag`: committed offsets of a group against the high watermarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from demo.exceptions import SetupError
+from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka.net import port_is_free
+
+log = logging.getLogger(__name__)
+kafka_log = logging.getLogger("demo.librdkafka")  # client logs go to demo.log, not the screen
+
+OffsetMap = dict[int, int]
+# One node, one consumer group: one partition per internal topic is enough and makes their
+# creation on first use (group join, first transaction) quick.
+BROKER_PROPERTIES = {
+    "offsets.topic.num.partitions": "1",
+    "transaction.state.log.num.partitions": "1",
+}
+
+
+def start_broker(data_dir: Path, log_file: Path, *, timeout: float) -> LocalBroker:
+    """Start and wait for a broker of the demo's own; the caller stops it."""
+    settings = LocalKafkaSettings()
+    libs = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
+    host = "127.0.0.1"
+    if port_is_free(host, 9092) and port_is_free(host, 9093):
+        port, controller_port = 9092, 9093
+    else:
+        port, controller_port = free_ports(2, host)
+    broker = LocalBroker(data_dir=data_dir, libs_dir=libs, host=host, port=port,
+                         controller_port=controller_port, log_file=log_file,
+                         properties=BROKER_PROPERTIES)
+    broker.start()
+    try:
+        broker.wait_ready(timeout=timeout)
+    except BaseException:
+        broker.stop()
+        raise
+    return broker
+
+
+def create_topics(bootstrap: str, topics: Iterable[str], partitions: int,
+                  timeout: float = 30.0) -> None:
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": kafka_log}
+    admin = AdminClient(config)
+    names = list(topics)
+    futures = admin.create_topics(
+        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in names],
+        operation_timeout=timeout, request_timeout=timeout)
+    for topic, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise SetupError(f"cannot create topic {topic!r}: {exc.args[0]}") from exc
+    deadline = time.monotonic() + timeout
+    while True:  # every partition needs a leader before the clients start
+        metadata = admin.list_topics(timeout=timeout).topics
+        if all(t in metadata and len(metadata[t].partitions) == partitions
+               and all(p.leader >= 0 for p in metadata[t].partitions.values()) for t in names):
+            return
+        if time.monotonic() > deadline:
+            raise SetupError(f"topics {names} have no leader for every partition "
+                             f"after {timeout:g} s")
+        time.sleep(0.1)
+
+
+def warm_up_transactions(bootstrap: str, timeout: float = 60.0) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "logger": kafka_log,
+                         "transactional.id": f"demo-warm-up-{uuid.uuid4().hex[:8]}"})
+    try:
+        producer.init_transactions(timeout)
+        producer.begin_transaction()
+        producer.commit_transaction(timeout)
+    except KafkaException as exc:
+        raise SetupError(f"the broker at {bootstrap} does not complete a transaction: "
+                         f"{exc.args[0]}") from exc
+
+
+def _reader(bootstrap: str, **extra: object) -> Consumer:
+    return Consumer({
+        "bootstrap.servers": bootstrap, "group.id": f"demo-reader-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False, "isolation.level": "read_committed",
+        "enable.partition.eof": True, "logger": kafka_log, **extra,
+    })
+
+
+class TopicProbe:
+    """A long-lived reader of high watermarks (cheap enough to call every second)."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.partitions = partitions
+        self._consumer = _reader(bootstrap)
+
+    def end_offsets(self, timeout: float = 5.0) -> OffsetMap:
+        return {p: int(self._consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, p), timeout=timeout, cached=False)[1])
+                for p in range(self.partitions)}
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def first_timestamp(bootstrap: str, topic: str, starts: OffsetMap, ends: OffsetMap,
+                    timeout: float = 15.0) -> int | None:
+    """Earliest Kafka timestamp (ms) among the records at offsets ``starts`` (where ``ends``
+    shows that a record exists); None when no partition received one."""
+    wanted = {p: o for p, o in starts.items() if ends.get(p, 0) > o}
+    if not wanted:
+        return None
+    reader = _reader(bootstrap)
+    try:
+        reader.assign([TopicPartition(topic, p, o) for p, o in wanted.items()])
+        found: dict[int, int] = {}
+        deadline = time.monotonic() + timeout
+        while len(found) < len(wanted) and time.monotonic() < deadline:
+            for msg in reader.consume(num_messages=len(wanted), timeout=0.5):
+                partition = int(msg.partition() or 0)
+                if msg.error() is None and partition not in found:
+                    found[partition] = msg.timestamp()[1]
+                    reader.pause([TopicPartition(topic, partition)])
+        return min(found.values()) if found else None
+    finally:
+        reader.close()
+
+
+def read_all(bootstrap: str, topic: str, timeout: float = 60.0) -> list[bytes]:
+    """Every committed record value of ``topic``, from the beginning to the end."""
+    reader = _reader(bootstrap)
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        values: list[bytes] = []
+        at_end: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(at_end) < len(partitions):
+            if time.monotonic() > deadline:
+                log.warning("read %d records of %s; stopped after %g s", len(values), topic,
+                            timeout)
+                break
+            for msg in reader.consume(num_messages=10_000, timeout=0.5):
+                err = msg.error()
+                if err is None:
+                    value = msg.value()
+                    if value is not None:
+                        values.append(value)
+                    at_end.discard(msg.partition())
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(int(msg.partition() or 0))
+                else:
+                    log.warning("error reading %s[%s]: %s", topic, msg.partition(), err)
+        return values
+    finally:
+        reader.close()
+
+
+def group_lag(bootstrap: str, group_id: str, topic: str, partitions: int) -> int:
+    """Events of ``topic`` not yet committed by ``group_id``."""
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id,
+                      "enable.auto.commit": False, "logger": kafka_log})
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        committed = probe.committed(tps, timeout=10)
+        lag = 0
+        for tp in committed:
+            high = probe.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
+            lag += high - max(tp.offset, 0)
+        return lag
+    finally:
+        probe.close()

@@ -1,0 +1,204 @@
+"""Read the consumer's /metrics: rates from counter deltas, quantiles from histogram buckets.
+
+`parse(text)` turns an exposition into a `Scrape` (parsed with
+`prometheus_client.parser.text_string_to_metric_families`); `consumer_status(previous, current)`
+derives what the live view shows. Rates are counter deltas over the time between two scrapes;
+latency quantiles come from the bucket deltas of that interval, interpolated linearly inside a
+bucket as PromQL's `histogram_quantile` does (cumulative buckets when nothing moved).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client.parser import text_string_to_metric_families
+
+Labels = frozenset[tuple[str, str]]
+FEATURE = "feature"
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """Every sample of one scrape, by (sample name, labels), and when it was taken."""
+
+    at: float
+    samples: Mapping[tuple[str, Labels], float]
+
+    def value(self, name: str, **labels: str) -> float | None:
+        return self.samples.get((name, frozenset(labels.items())))
+
+    def total(self, name: str) -> float | None:
+        """Sum over every label set of ``name`` (None when the metric is absent)."""
+        values = [v for (n, _), v in self.samples.items() if n == name]
+        return sum(values) if values else None
+
+    def by_label(self, name: str, label: str) -> dict[str, float]:
+        return {dict(labels)[label]: v for (n, labels), v in self.samples.items()
+                if n == name and label in dict(labels)}
+
+    def buckets(self, name: str) -> list[tuple[float, float]]:
+        """Cumulative (upper bound, count) of histogram ``name``, summed over other labels."""
+        counts: dict[float, float] = {}
+        for (n, labels), v in self.samples.items():
+            if n == f"{name}_bucket":
+                le = float(dict(labels)["le"])
+                counts[le] = counts.get(le, 0.0) + v
+        return sorted(counts.items())
+
+
+def parse(text: str, at: float | None = None) -> Scrape:
+    samples: dict[tuple[str, Labels], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = float(sample.value)
+    return Scrape(time.time() if at is None else at, samples)
+
+
+def fetch(url: str, timeout: float = 2.0) -> Scrape:
+    """GET ``url`` (a /metrics endpoint) and parse it; raises OSError when unreachable."""
+    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - local URL
+        return parse(answer.read().decode("utf-8"))
+
+
+def rate(previous: Scrape | None, current: Scrape, name: str) -> float | None:
+    """Per-second increase of counter ``name`` (summed over labels) between two scrapes."""
+    if previous is None:
+        return None
+    before, after = previous.total(name), current.total(name)
+    elapsed = current.at - previous.at
+    if before is None or after is None or elapsed <= 0:
+        return None
+    return max(after - before, 0.0) / elapsed  # a restart resets counters: no negative rate
+
+
+def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """PromQL's histogram_quantile on cumulative (upper bound, count) buckets."""
+    if not 0 <= q <= 1:
+        raise ValueError(f"q must be in [0, 1], got {q}")
+    if not buckets or buckets[-1][0] != math.inf or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == math.inf:  # in the +Inf bucket: the highest finite bound
+                return lower_bound
+            if count == lower_count:
+                return bound
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (
+                count - lower_count)
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def bucket_delta(previous: Scrape | None, current: Scrape,
+                 name: str) -> list[tuple[float, float]]:
+    """Buckets of the observations made between two scrapes (cumulative ones if none)."""
+    now = current.buckets(name)
+    if previous is None:
+        return now
+    before = dict(previous.buckets(name))
+    delta = [(le, count - before.get(le, 0.0)) for le, count in now]
+    if not delta or delta[-1][1] <= 0:
+        return now
+    return delta
+
+
+@dataclass(frozen=True)
+class FeatureStatus:
+    effect_size: float | None
+    threshold: float | None
+    detected: bool
+
+
+@dataclass(frozen=True)
+class ConsumerStatus:
+    """What the live view shows about the consumer, from one or two scrapes."""
+
+    at: float
+    rate_in: float | None = None
+    rate_out: float | None = None
+    consumed: float = 0.0
+    predictions: float = 0.0
+    dlq: float = 0.0
+    latency: dict[float, float | None] = field(default_factory=dict)
+    lag: float | None = None
+    features: dict[str, FeatureStatus] = field(default_factory=dict)
+    prediction: FeatureStatus | None = None
+    dataset_share: float | None = None
+    dataset_detected: bool = False
+    concept_mae_ratio: float | None = None
+    concept_detected: bool = False
+    labels_matched: float | None = None
+    window_fill: float | None = None
+    window_size: float | None = None
+    last_evaluation: float | None = None
+
+
+LATENCY = "diamond_end_to_end_latency_seconds"
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def consumer_status(previous: Scrape | None, current: Scrape) -> ConsumerStatus:
+    c = current
+    buckets = bucket_delta(previous, c, LATENCY)
+    effects = c.by_label("diamond_feature_drift_effect_size", FEATURE)
+    thresholds = c.by_label("diamond_feature_drift_threshold", FEATURE)
+    flags = c.by_label("diamond_feature_drift_detected", FEATURE)
+    features = {
+        name: FeatureStatus(_finite(effects.get(name)), _finite(thresholds.get(name)),
+                            flags.get(name, 0.0) >= 1)
+        for name in dict.fromkeys([*effects, *flags])  # the consumer's order
+    }
+    prediction = None
+    if c.value("diamond_prediction_drift_detected") is not None:
+        prediction = FeatureStatus(_finite(c.value("diamond_prediction_drift_effect_size")),
+                                   None, (c.value("diamond_prediction_drift_detected") or 0) >= 1)
+    return ConsumerStatus(
+        at=c.at,
+        rate_in=rate(previous, c, "diamond_events_consumed_total"),
+        rate_out=rate(previous, c, "diamond_predictions_published_total"),
+        consumed=c.total("diamond_events_consumed_total") or 0.0,
+        predictions=c.total("diamond_predictions_published_total") or 0.0,
+        dlq=c.total("diamond_dlq_published_total") or 0.0,
+        latency={q: quantile(q, buckets) for q in QUANTILES},
+        lag=c.value("diamond_consumer_lag_total"),
+        features=features,
+        prediction=prediction,
+        dataset_share=_finite(c.value("diamond_dataset_drift_share")),
+        dataset_detected=(c.value("diamond_dataset_drift_detected") or 0) >= 1,
+        concept_mae_ratio=_finite(c.value("diamond_concept_mae_ratio")),
+        concept_detected=(c.value("diamond_concept_drift_detected") or 0) >= 1,
+        labels_matched=c.total("diamond_labels_matched_total"),
+        window_fill=c.value("diamond_drift_window_fill"),
+        window_size=c.value("diamond_drift_window_size"),
+        last_evaluation=c.value("diamond_drift_last_evaluation_timestamp_seconds"),
+    )
+
+
+class MetricsReader:
+    """Scrapes one /metrics URL and keeps the previous scrape for rates."""
+
+    def __init__(self, url: str, timeout: float = 2.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.previous: Scrape | None = None
+        self.last: ConsumerStatus | None = None
+
+    def read(self) -> ConsumerStatus | None:
+        """A fresh status, or None when the endpoint does not answer (the last one is kept)."""
+        try:
+            current = fetch(self.url, self.timeout)
+        except (OSError, ValueError):
+            return None
+        self.last = consumer_status(self.previous, current)
+        self.previous = current
+        return self.last

@@ -1,0 +1,81 @@
+"""Demo settings: the flags of `python -m demo` and the DEMO_* environment variables.
+
+One frozen object; a flag and its environment variable are the same setting
+(`--seconds 60` == `DEMO_SECONDS=60`; flags win). Booleans have a negation
+(`--prometheus` / `--no-prometheus`).
+
+The story runs the three phases for ``seconds / 3`` each, at ``rate`` events per second;
+each phase also waits a few seconds for its producer process to start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from model.artifact import DEFAULT_ARTIFACT_DIR
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+EVENTS_TOPIC = "diamonds.events"
+PREDICTIONS_TOPIC = "diamonds.predictions"
+DLQ_TOPIC = "diamonds.dlq"
+LABELS_TOPIC = "diamonds.labels"
+DRIFT_REPORTS_TOPIC = "diamonds.drift-reports"
+TOPICS = (EVENTS_TOPIC, PREDICTIONS_TOPIC, DLQ_TOPIC, LABELS_TOPIC, DRIFT_REPORTS_TOPIC)
+
+
+class DemoSettings(BaseSettings):
+    """Run the scripted demo: broker, consumer, Prometheus, producer story, live view, report.
+
+    Every flag is also an environment variable: --seconds 60 == DEMO_SECONDS=60.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEMO_",
+        frozen=True,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_prog_name="python -m demo",
+    )
+
+    seconds: float = Field(120.0, ge=15, le=86_400,
+                           description="length of the story; split evenly over the 3 phases")
+    rate: float = Field(1000.0, gt=0, le=50_000, description="events per second")
+    label_delay: float = Field(2.0, ge=0, le=60,
+                               description="seconds between an event and its label")
+    drift_window_size: int = Field(2000, ge=100, le=1_000_000,
+                                   description="rows in the consumer's drift window")
+    drift_eval_interval: float = Field(2.0, gt=0, le=60,
+                                       description="seconds between drift evaluations")
+    concept_ratio_threshold: float = Field(
+        1.5, gt=1, le=100, description="concept drift when window MAE / reference MAE exceeds"
+    )
+    seed: int = Field(42, ge=0, description="seed of the event stream")
+    partitions: int = Field(3, ge=1, le=64, description="partitions of every demo topic")
+    output_dir: Path = Field(REPO_ROOT / "demo-output",
+                             description="summary.json, drift_report.png/.html and logs")
+    model_path: Path = Field(DEFAULT_ARTIFACT_DIR,
+                             description="model artifact (trained first when missing)")
+    prometheus: bool = Field(True, description="run a local Prometheus when installed")
+    scrape_interval: float = Field(2.0, gt=0, le=60,
+                                   description="Prometheus scrape/evaluation interval")
+    refresh: float = Field(1.0, gt=0, le=60, description="seconds between live view updates")
+    status_interval: float = Field(10.0, gt=0,
+                                   description="seconds between status lines when not a TTY")
+    drain_timeout: float = Field(60.0, gt=0,
+                                 description="seconds to wait for the consumer to catch up")
+    stop_timeout: float = Field(20.0, gt=0,
+                                description="seconds between SIGTERM and SIGKILL at shutdown")
+    startup_timeout: float = Field(90.0, gt=0,
+                                   description="seconds for the broker and consumer to be ready")
+
+    @property
+    def phase_seconds(self) -> float:
+        return self.seconds / 3
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.output_dir / "logs"

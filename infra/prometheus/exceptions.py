@@ -1,0 +1,37 @@
+"""Errors raised by the local Prometheus runner.
+
+::
+
+    PrometheusError             root: catch this to handle any runner failure
+    ├── PrometheusNotFound      the prometheus binary is not on PATH
+    ├── PrometheusStartError    it could not be started or exited during startup
+    └── PrometheusNotReady      it runs but /-/ready did not answer 200 in time
+
+The message names the offending value and what to do; ``detail`` holds the log tail.
+"""
+
+from __future__ import annotations
+
+
+class PrometheusError(Exception):
+    """Root of the runner errors."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.detail}" if self.detail else self.message
+
+
+class PrometheusNotFound(PrometheusError):
+    """No prometheus executable on PATH."""
+
+
+class PrometheusStartError(PrometheusError):
+    """The process could not be started or exited before it was ready."""
+
+
+class PrometheusNotReady(PrometheusError):
+    """The process runs but did not report ready before the timeout."""
