@@ -3,8 +3,12 @@
     events topic --consume--> decode/validate --> score (one predict per batch) --> predictions
                                      └── invalid --> dead-letter topic (reason headers)
 
+    labels topic -----> label join ──> concept drift     scored batches ──> data drift
+                                 └── gauges on /metrics + a report record per evaluation
+
 Exactly-once (default: one transaction per micro-batch) or at-least-once delivery, Prometheus
-metrics with /healthz and /readyz, lag per partition, and batch observers (drift, late labels).
+metrics with /healthz and /readyz, lag per partition, batch observers, and drift monitoring with
+the late-label join (`consumer.monitoring`, on by default, --no-drift turns it off).
 """
 
 from consumer.batch import BatchMeta
@@ -18,7 +22,7 @@ from consumer.exceptions import (
     ScoringError,
 )
 from consumer.metrics import ConsumerMetrics
-from consumer.observers import BatchObserver
+from consumer.observers import BatchObserver, StreamMonitor
 from consumer.service import RunSummary, ScoringService, run_consumer
 from consumer.settings import ConsumerSettings
 
@@ -36,5 +40,6 @@ __all__ = [
     "RunSummary",
     "ScoringError",
     "ScoringService",
+    "StreamMonitor",
     "run_consumer",
 ]

@@ -2,6 +2,9 @@
 
 Exit codes: 0 after a clean stop (signal or --max-events), 1 on an error (model, broker, fatal
 Kafka error, delivery given up), 2 on invalid settings.
+
+Drift monitoring and the label join are on by default; `--no-drift` (short for
+`--no-drift-enabled`, env CONSUMER_DRIFT_ENABLED=false) runs the scoring alone.
 """
 
 from __future__ import annotations
@@ -17,19 +20,29 @@ from pydantic import ValidationError
 from pydantic_settings import CliApp, SettingsError
 
 from common.logs import configure_logging
+from common.validation import describe
 from consumer.exceptions import ConsumerError
 from consumer.service import run_consumer
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger("consumer")
 
+# Short spellings of boolean flags (the settings field keeps its name: CONSUMER_DRIFT_ENABLED).
+FLAG_ALIASES = {"--drift": "--drift-enabled", "--no-drift": "--no-drift-enabled"}
+
+
+def cli_args(argv: list[str]) -> list[str]:
+    return [FLAG_ALIASES.get(arg, arg) for arg in argv]
+
 
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     try:
-        settings = CliApp.run(ConsumerSettings, cli_args=sys.argv[1:] if argv is None else argv)
+        args = cli_args(sys.argv[1:] if argv is None else argv)
+        settings = CliApp.run(ConsumerSettings, cli_args=args)
     except (ValidationError, SettingsError) as exc:
-        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        detail = describe(exc) if isinstance(exc, ValidationError) else exc  # no secret values
+        print(f"error: invalid settings: {detail}", file=sys.stderr)
         return 2
     stop = threading.Event()
 

@@ -62,8 +62,43 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)
 
 
+def offsets_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
+    """The lag monitor's committed-offsets reader: the group's id, but it never subscribes
+    (never joins), never commits, and does not wait for open transactions' offsets."""
+    base = {
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_uncommitted",
+        "client.id": f"diamond-scorer-lag-{socket.gethostname()}-{os.getpid()}",
+        "logger": kafka_log,
+    }
+    return client_config(settings.bootstrap_servers, base, settings.kafka_config)
+
+
+def build_offsets_reader(settings: ConsumerSettings) -> Consumer:
+    return _build(Consumer, "lag offsets reader", offsets_reader_config(settings))
+
+
 def admin_config(settings: ConsumerSettings) -> dict[str, Any]:
     return client_config(settings.bootstrap_servers, {"logger": kafka_log}, settings.kafka_config)
+
+
+DEFAULT_MAX_POLL_INTERVAL_MS = 300_000  # librdkafka's default
+
+
+def max_poll_interval(settings: ConsumerSettings) -> float:
+    """Seconds librdkafka allows between two consume() calls (kafka_config may lower it)."""
+    value = settings.kafka_config.get("max.poll.interval.ms")
+    if value is None:
+        return DEFAULT_MAX_POLL_INTERVAL_MS / 1000
+    text = value.get_secret_value()
+    try:
+        return int(text) / 1000
+    except ValueError as exc:
+        raise KafkaConfigError(
+            f"max.poll.interval.ms must be a whole number of milliseconds, got {text!r}"
+        ) from exc
 
 
 def build_consumer(settings: ConsumerSettings, **callbacks: Any) -> Consumer:
@@ -121,7 +156,7 @@ def _create_missing(
 ) -> None:
     # Outputs keep the input's key, so the same partition count keeps them co-partitioned.
     partitions = topics.get(settings.input_topic, 3)
-    missing = [t for t in (settings.output_topic, settings.dlq_topic) if t not in topics]
+    missing = [t for t in settings.topics_to_create if t not in topics]
     if not missing:
         return
     new = [NewTopic(t, num_partitions=partitions, replication_factor=-1) for t in missing]

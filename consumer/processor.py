@@ -2,6 +2,13 @@
 
 Counters move only after the batch is committed, so an aborted and re-read batch is counted
 once, and the observers see each committed event once.
+
+With a drift monitor that joins labels, the batch may also hold messages of its `labels_topic`:
+they are never decoded as diamond events (nor dead-lettered), their offsets are committed with
+the batch's (the same transaction in exactly-once), and the monitor gets them after the commit.
+While the monitor's `pause_labels` holds (labels far ahead of their events, e.g. catching up on a
+backlog) the assigned labels partitions are paused, and resumed once their events caught up.
+`BatchResult.consumed` and ``diamond_events_consumed_total`` count input events only.
 """
 
 from __future__ import annotations
@@ -12,19 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
-from consumer.batch import MessageLike, build_batch
-from consumer.decode import Rejected, decode_event
+from consumer.batch import MessageLike, decode_batch
 from consumer.delivery import Sink
 from consumer.lag import LagMonitor
 from consumer.metrics import ConsumerMetrics, observe_many
-from consumer.observers import BatchObserver, notify
+from consumer.observers import BatchObserver, StreamMonitor, call_safely, notify
 from consumer.outputs import dlq_record, prediction_records
 from consumer.ratelimit import RateLimitedLog
 from consumer.scoring import Scorer
 from consumer.settings import ConsumerSettings
-from model.schema import DiamondEvent
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ class BatchProcessor:
         metrics: ConsumerMetrics,
         lag: LagMonitor,
         observers: Sequence[BatchObserver] = (),
+        monitor: StreamMonitor | None = None,
     ) -> None:
         self.settings = settings
         self.scorer = scorer
@@ -58,27 +64,22 @@ class BatchProcessor:
         self.metrics = metrics
         self.lag = lag
         self.observers = list(observers)
+        self.monitor = monitor
+        self.labels_topic = monitor.labels_topic if monitor is not None else None
+        self.labels_paused = False
         self.reject_log = RateLimitedLog(log)
 
     def process(self, messages: Sequence[MessageLike]) -> BatchResult:
         """Raises DeliveryError (nothing committed), FatalKafkaError or ScoringError."""
         s, m = self.settings, self.metrics
         started = time.perf_counter()
-        events: list[DiamondEvent] = []
-        valid: list[MessageLike] = []
-        rejected: list[tuple[MessageLike, Rejected]] = []
-        for msg in messages:
-            result = decode_event(msg.value(), s.max_event_bytes)
-            if isinstance(result, Rejected):
-                rejected.append((msg, result))
-                self.reject_log.log(
-                    logging.WARNING, result.reason, "dead-lettering %s[%s]@%s: %s: %s",
-                    msg.topic(), msg.partition(), msg.offset(), result.reason, result.error,
-                )
-            else:
-                events.append(result)
-                valid.append(msg)
-        batch = build_batch(s.input_topic, events, valid)
+        inputs, labels = self.split_labels(messages)
+        batch, rejected = decode_batch(s.input_topic, inputs, s.max_event_bytes)
+        for msg, result in rejected:
+            self.reject_log.log(
+                logging.WARNING, result.reason, "dead-lettering %s[%s]@%s: %s: %s",
+                msg.topic(), msg.partition(), msg.offset(), result.reason, result.error,
+            )
         predictions = self.scorer.predict(batch.features)
         now_ms = int(time.time() * 1000)
         outputs = prediction_records(
@@ -89,7 +90,7 @@ class BatchProcessor:
         committed = self.sink.write_batch(outputs, dlq, offsets)
         done = time.time()
 
-        m.events_consumed.inc(len(messages))
+        m.events_consumed.inc(len(inputs))
         m.predictions_published.inc(len(outputs))
         m.dlq_published.inc(len(dlq))
         for _, r in rejected:
@@ -111,7 +112,52 @@ class BatchProcessor:
             self.lag.on_commit(offsets)
         if len(batch):
             notify(self.observers, batch.features, predictions, batch.meta, m)
-        return BatchResult(len(messages), len(outputs), len(dlq), committed)
+        if self.monitor is not None:
+            name = type(self.monitor).__name__
+            if len(batch):
+                call_safely(self.monitor.on_batch, name, m, batch.features, predictions, batch.meta)
+            if labels:
+                call_safely(self.monitor.on_labels, name, m, labels)
+            call_safely(self.monitor.after_batch, name, m)
+            if self.labels_topic is not None:
+                self.pace_labels(self.monitor.pause_labels)
+        return BatchResult(len(inputs), len(outputs), len(dlq), committed)
+
+    def idle(self) -> None:
+        """A poll returned nothing: let the monitor evaluate (if due) and pace the labels."""
+        if self.monitor is None:
+            return
+        call_safely(self.monitor.on_idle, type(self.monitor).__name__, self.metrics)
+        if self.labels_topic is not None:
+            self.pace_labels(self.monitor.pause_labels)
+
+    def pace_labels(self, pause: bool) -> None:
+        """Pause (again: a rebalance resumes) or resume the assigned labels partitions."""
+        if not (pause or self.labels_paused):
+            return
+        try:
+            tps = [tp for tp in self.consumer.assignment() if tp.topic == self.labels_topic]
+            (self.consumer.pause if pause else self.consumer.resume)(tps)
+        except KafkaException as exc:  # e.g. revoked meanwhile: the next batch tries again
+            log.warning("could not %s %s: %s", "pause" if pause else "resume",
+                        self.labels_topic, exc)
+            return
+        if pause != self.labels_paused:
+            log.info("%s %s: %s", "pausing" if pause else "resuming", self.labels_topic,
+                     "labels wait for their events" if pause else "their events caught up")
+        self.labels_paused = pause
+
+    def split_labels(
+        self, messages: Sequence[MessageLike]
+    ) -> tuple[Sequence[MessageLike], list[MessageLike]]:
+        """(input messages, label messages) of a batch, each in consumption order."""
+        topic = self.labels_topic
+        if topic is None:
+            return messages, []
+        labels = [msg for msg in messages if msg.topic() == topic]
+        if not labels:
+            return messages, labels
+        return [msg for msg in messages if msg.topic() != topic], labels
 
     def next_offsets(self, messages: Sequence[MessageLike]) -> list[TopicPartition]:
         """Per partition of the batch: the next offset to read (last + 1, or the position when

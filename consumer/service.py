@@ -6,6 +6,9 @@ transaction (exactly-once) nor unacknowledged outputs (at-least-once): nothing i
 
 Shutdown (SIGTERM/SIGINT set `stop_event`): the current batch is finished and committed, then
 the consumer is closed (it leaves the group at once) and the producer flushed.
+
+Drift monitoring (`consumer.monitoring`, on unless --no-drift) is built from the settings: the
+group subscribes to the labels topic too, and the monitor evaluates after batches and when idle.
 """
 
 from __future__ import annotations
@@ -14,21 +17,30 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from consumer.clients import build_admin, build_consumer, build_producer, check_broker
+from consumer.budget import BatchBudget
+from consumer.clients import (
+    build_admin,
+    build_consumer,
+    build_offsets_reader,
+    build_producer,
+    check_broker,
+    max_poll_interval,
+)
 from consumer.delivery import AtLeastOnceSink, ExactlyOnceSink, Sink, rewind
-from consumer.exceptions import ConsumerError, DeliveryError, FatalKafkaError, ModelLoadError
+from consumer.exceptions import ConsumerError, DeliveryError, FatalKafkaError
 from consumer.http import HealthState, MetricsServer
 from consumer.lag import LagMonitor
 from consumer.metrics import ConsumerMetrics
-from consumer.observers import BatchObserver
+from consumer.monitoring import build_drift_observer
+from consumer.monitoring.build import check_copartitioned
+from consumer.observers import BatchObserver, StreamMonitor, call_safely
 from consumer.processor import BatchProcessor, first_offsets
 from consumer.ratelimit import RateLimitedLog
+from consumer.runtime import RunSummary, load_model
 from consumer.scoring import ModelLike, Scorer
 from consumer.settings import ConsumerSettings
 
@@ -36,34 +48,6 @@ log = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_FAILURES = 8
 BACKOFF_INITIAL, BACKOFF_MAX = 0.5, 10.0
-
-
-@dataclass
-class RunSummary:
-    consumed: int = 0
-    predictions: int = 0
-    dead_lettered: int = 0
-    batches: int = 0
-    retries: int = 0
-    seconds: float = 0.0
-
-    @property
-    def events_per_second(self) -> float:
-        return self.consumed / self.seconds if self.seconds > 0 else 0.0
-
-
-def load_model(path: Any) -> ModelLike:
-    from model.artifact import load_artifact
-    from model.exceptions import ArtifactError
-
-    try:
-        return load_artifact(path)
-    except ArtifactError as exc:
-        raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
-    except Exception as exc:  # unpickling a broken file can raise nearly anything
-        raise ModelLoadError(
-            f"cannot load the model from {path}: {type(exc).__name__}: {exc}"
-        ) from exc
 
 
 class ScoringService:
@@ -85,6 +69,7 @@ class ScoringService:
         self.stop_event = stop_event if stop_event is not None else threading.Event()
         self.observers = list(observers)
         self.model = model
+        self.monitor: StreamMonitor | None = None  # built in run() from the settings
         self.summary = RunSummary()
         self.server: MetricsServer | None = None
         self.started = threading.Event()  # set once the HTTP server listens
@@ -100,6 +85,7 @@ class ScoringService:
         model = self.model if self.model is not None else load_model(s.model_path)
         self.metrics.set_model(model.version, model.model_type, model.sha256)
         self.health.model_loaded = True
+        self.monitor = build_drift_observer(s, model, self.registry)
         try:
             self.server = MetricsServer(self.registry, self.health, s.metrics_addr, s.metrics_port)
             self.server.start()
@@ -113,16 +99,19 @@ class ScoringService:
         sink: Sink | None = None
         lag: LagMonitor | None = None
         try:
-            check_broker(s)
+            check_copartitioned(s, check_broker(s))
             consumer = build_consumer(s, error_cb=self._on_kafka_error)
             producer = build_producer(s, error_cb=self._on_kafka_error)
             cls = ExactlyOnceSink if s.exactly_once else AtLeastOnceSink
             sink = cls(producer, consumer, self.metrics)
             sink.start()
-            lag = LagMonitor(build_admin(s), s.group_id, self.metrics, s.lag_interval).start()
+            lag = LagMonitor(
+                build_admin(s), s.group_id, self.metrics, s.lag_interval,
+                offsets=build_offsets_reader(s),
+            ).start()
             processor = BatchProcessor(
                 s, scorer=Scorer(model, s.scoring_threads), sink=sink, consumer=consumer,
-                metrics=self.metrics, lag=lag, observers=self.observers,
+                metrics=self.metrics, lag=lag, observers=self.observers, monitor=self.monitor,
             )
             self._subscribe(consumer, lag)
             log.info(
@@ -148,6 +137,8 @@ class ScoringService:
                     log.warning("closing the consumer failed: %s", exc)
             if sink is not None:
                 sink.close()
+            if self.monitor is not None:
+                call_safely(self.monitor.close, type(self.monitor).__name__, self.metrics)
             self.server.stop()
         log.info(
             "stopped: %d events (%d predictions, %d dead-lettered) in %d batches, %.1f s, "
@@ -171,34 +162,38 @@ class ScoringService:
             log.warning("lost %s (session expired): another member re-reads them", _fmt(partitions))
             lag.on_revoke(partitions)
 
-        consumer.subscribe(
-            [self.settings.input_topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
-        )
+        topics = [self.settings.input_topic]
+        if self.monitor is not None and self.monitor.labels_topic:
+            topics.append(self.monitor.labels_topic)  # co-partitioned: see consumer.monitoring
+        consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
         self.health.subscribed = True
 
     def _loop(self, consumer: Consumer, processor: BatchProcessor, lag: LagMonitor) -> None:
         s, summary = self.settings, self.summary
         failures = 0
         last_idle_check = time.monotonic()
+        budget = BatchBudget(s.batch_size, max_poll_interval(s))  # see consumer.budget
         while not self.stop_event.is_set():
             if self._fatal is not None:
                 raise FatalKafkaError(f"fatal Kafka client error: {self._fatal}")
-            want = s.batch_size
+            want = budget.size
             if s.max_events is not None:
                 want = min(want, s.max_events - summary.consumed)
                 if want <= 0:
                     log.info("max_events=%d reached", s.max_events)
                     break
-            messages = consumer.consume(num_messages=want, timeout=s.batch_timeout)
+            messages = self._consume(consumer, want)
             self.health.beat()
             if not self.health.first_poll_done:
                 self.health.first_poll_done = True
                 self.metrics.ready.set(1)
             data = self._data_messages(messages)
             if data:
+                batch_started = time.perf_counter()
                 try:
                     result = processor.process(data)
                 except DeliveryError as exc:
+                    budget.record(len(data), time.perf_counter() - batch_started)
                     failures += 1
                     summary.retries += 1
                     self.metrics.batch_retries.inc()
@@ -206,7 +201,8 @@ class ScoringService:
                         raise DeliveryError(
                             f"gave up after {failures} consecutive failed batches: {exc}"
                         ) from exc
-                    delay = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (failures - 1))
+                    # no longer than a batch may take: the wait does not poll either
+                    delay = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (failures - 1), budget.seconds)
                     log.error(
                         "batch of %d events NOT committed (attempt %d/%d): %s; rewinding to the "
                         "committed offsets and retrying in %.1f s",
@@ -215,14 +211,30 @@ class ScoringService:
                     rewind(consumer, first_offsets(data))
                     self.stop_event.wait(delay)
                     continue
+                budget.record(len(data), time.perf_counter() - batch_started)
                 failures = 0
                 summary.consumed += result.consumed
                 summary.predictions += result.predictions
                 summary.dead_lettered += result.dead_lettered
                 summary.batches += 1
-            elif time.monotonic() - last_idle_check >= s.lag_interval:
+                continue
+            if self.monitor is not None:  # evaluates the tail of a burst (if due)
+                processor.idle()
+            if time.monotonic() - last_idle_check >= s.lag_interval:
                 last_idle_check = time.monotonic()
                 self._commit_idle_positions(consumer, processor, lag)
+
+    def _consume(self, consumer: Consumer, want: int) -> list[Message]:
+        """Up to `want` messages already fetched, without waiting; when none is, wait up to
+        batch_timeout for the first one. A batch is never held back to fill up (consume() waits
+        its whole timeout unless `want` messages arrive): under load batches are full, at a
+        lower rate they hold what arrived during the previous batch, so the added latency is one
+        batch's processing, not batch_timeout. Messages only ever come from one consume() call
+        per batch, so the rebalance safety above holds."""
+        messages = consumer.consume(num_messages=want, timeout=0)
+        if messages:
+            return messages
+        return consumer.consume(num_messages=1, timeout=self.settings.batch_timeout)
 
     def _data_messages(self, messages: list[Message]) -> list[Message]:
         data = []

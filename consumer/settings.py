@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, CliImplicitFlag, SettingsConfigDict
 
 from model.artifact import DEFAULT_ARTIFACT_DIR
 from model.schema import MAX_EVENT_BYTES
@@ -85,6 +85,54 @@ class ConsumerSettings(BaseSettings):
     max_event_bytes: int = Field(
         MAX_EVENT_BYTES, ge=64, le=1_000_000, description="larger events are dead-lettered"
     )
+    # -- drift monitoring and the late-label join (consumer.monitoring) ----------------------
+    drift_enabled: CliImplicitFlag[bool] = Field(
+        True, description="drift monitoring and the label join; --drift / --no-drift for short"
+    )
+    drift_window_size: int | None = Field(
+        None, ge=10, le=1_000_000,
+        description="rows in the drift window (default: the window the profile was calibrated on)",
+    )
+    drift_eval_interval: float = Field(
+        5.0, gt=0, le=3600, description="evaluate drift at least every N seconds (if new data)"
+    )
+    drift_eval_every: int = Field(
+        5000, ge=1, description="... or as soon as N events were scored since the last evaluation"
+    )
+    drift_eval_max_share: float = Field(
+        0.01, gt=0, le=1,
+        description="a count-triggered evaluation waits until the last one took at most this "
+        "share of the time since (bounds the cost at high rates; the interval is not limited)",
+    )
+    drift_p_value: float = Field(
+        0.01, gt=0, lt=1, description="a feature drifts only when its test's p-value is below"
+    )
+    labels_topic: str = Field(
+        "diamonds.labels", description="late ground-truth prices to join ('' disables the join)"
+    )
+    drift_reports_topic: str = Field(
+        "diamonds.drift-reports", description="one JSON report per evaluation ('' disables)"
+    )
+    label_cache_size: int = Field(
+        200_000, ge=1, le=10_000_000, description="predictions kept for the label join"
+    )
+    label_cache_ttl: float = Field(
+        600.0, gt=0, le=86_400,
+        description="seconds a prediction waits for its label; older labels count as late",
+    )
+    label_pending_size: int = Field(
+        50_000, ge=1, le=10_000_000,
+        description="labels held while their prediction is not scored yet (consumer behind)",
+    )
+    label_pending_wait: float = Field(
+        60.0, gt=0, le=86_400, description="seconds such a label waits before counting unmatched"
+    )
+    concept_window_size: int = Field(
+        1000, ge=1, le=1_000_000, description="labelled rows in the concept-drift window"
+    )
+    concept_ratio_threshold: float = Field(
+        1.5, gt=1, le=100, description="concept drift when window MAE / reference MAE exceeds"
+    )
 
     @field_validator("kafka_config")
     @classmethod
@@ -96,6 +144,39 @@ class ConsumerSettings(BaseSettings):
                 "(use the dedicated settings, e.g. --bootstrap-servers, --group-id, --guarantee)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _distinct_topics(self) -> ConsumerSettings:
+        scored = {"input_topic": self.input_topic, "output_topic": self.output_topic,
+                  "dlq_topic": self.dlq_topic}
+        for name in ("labels_topic", "drift_reports_topic"):
+            topic = getattr(self, name)
+            clash = [other for other, value in scored.items() if topic and value == topic]
+            if clash:
+                raise ValueError(f"{name} {topic!r} must differ from {clash[0]} (it is the same)")
+        if self.labels_topic and self.labels_topic == self.drift_reports_topic:
+            raise ValueError(f"labels_topic and drift_reports_topic are both {self.labels_topic!r}")
+        if self.label_join and self.label_pending_size <= 2 * self.batch_size:
+            raise ValueError(
+                f"label_pending_size {self.label_pending_size} must be more than twice "
+                f"batch_size {self.batch_size}: a batch of labels must fit while it fills"
+            )
+        return self
+
+    @property
+    def label_join(self) -> bool:
+        """The labels topic is subscribed and joined (drift on and a labels topic named)."""
+        return self.drift_enabled and bool(self.labels_topic)
+
+    @property
+    def topics_to_create(self) -> tuple[str, ...]:
+        """Topics created at start when missing (with --create-topics)."""
+        topics = [self.output_topic, self.dlq_topic]
+        if self.label_join:
+            topics.append(self.labels_topic)
+        if self.drift_enabled and self.drift_reports_topic:
+            topics.append(self.drift_reports_topic)
+        return tuple(topics)
 
     @property
     def exactly_once(self) -> bool:
