@@ -1,6 +1,8 @@
-"""Plumbing shared by the producer and the consumer: logging and Kafka client configuration."""
+"""Plumbing shared by the producer and the consumer: logging, Kafka client configuration and
+settings errors without secrets."""
 
 from common.kafka_config import client_config, redact
 from common.logs import configure_logging
+from common.validation import describe
 
-__all__ = ["client_config", "configure_logging", "redact"]
+__all__ = ["client_config", "configure_logging", "describe", "redact"]

@@ -1,7 +1,9 @@
 """One scoring batch: the feature frame of the valid events plus their per-event metadata.
 
-The frame is built once per batch, column by column from plain lists (no per-row pandas work),
-in consumption order, so `predictions[i]` belongs to `meta` row `i`.
+The frame is built once per batch, column by column (no per-row pandas work), in consumption
+order, so `predictions[i]` belongs to `meta` row `i`. `decode_batch` is the consumer's path
+(column-wise checks, `consumer.fastpath`); `build_batch` builds the same batch from validated
+`DiamondEvent`s (the reference, used by tests).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from consumer.decode import Rejected
+from consumer.fastpath import decode_values
 from model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 from model.schema import DiamondEvent
 
@@ -58,18 +62,45 @@ def build_batch(
     if len(events) != len(messages):
         raise ValueError(f"{len(events)} events but {len(messages)} messages: they must align")
     n = len(events)
-    columns: dict[str, object] = {}
-    for name in NUMERIC_FEATURES:
-        columns[name] = np.fromiter((getattr(e, name) for e in events), dtype=np.float64, count=n)
-    for name in CATEGORICAL_FEATURES:
-        columns[name] = [getattr(e, name) for e in events]
-    features = pd.DataFrame(columns, columns=list(FEATURES))
+    numeric = {
+        name: np.fromiter((getattr(e, name) for e in events), dtype=np.float64, count=n)
+        for name in NUMERIC_FEATURES
+    }
+    categorical = {name: [getattr(e, name) for e in events] for name in CATEGORICAL_FEATURES}
+    event_times = np.fromiter((e.event_time for e in events), dtype=np.int64, count=n)
+    return _batch(topic, messages, [e.event_id for e in events], numeric, categorical,
+                  event_times)
+
+
+def decode_batch(
+    topic: str, messages: Sequence[MessageLike], max_bytes: int
+) -> tuple[ScoringBatch, list[tuple[MessageLike, Rejected]]]:
+    """Decode and validate a batch: the scoring batch of the valid events and the rejected
+    messages with their reasons, both in consumption order. Same decisions, reasons and values
+    as `decode_event` on each message, checked column-wise (`consumer.fastpath`)."""
+    columns = decode_values([m.value() for m in messages], max_bytes)
+    if columns.rejected:
+        valid = [messages[i] for i in columns.valid.tolist()]
+        rejected = [(messages[i], reason) for i, reason in columns.rejected]
+    else:
+        valid, rejected = list(messages), []
+    batch = _batch(topic, valid, columns.event_ids, columns.numeric, columns.categorical,
+                   columns.event_times)
+    return batch, rejected
+
+
+def _batch(
+    topic: str, messages: Sequence[MessageLike], event_ids: list[str],
+    numeric: dict[str, np.ndarray], categorical: dict[str, list[str]], event_times: np.ndarray,
+) -> ScoringBatch:
+    n = len(messages)
+    features = pd.DataFrame({**numeric, **categorical}, columns=list(FEATURES))
     meta = BatchMeta(
         topic=topic,
         keys=[m.key() for m in messages],
         partitions=np.fromiter((m.partition() for m in messages), dtype=np.int32, count=n),
         offsets=np.fromiter((m.offset() for m in messages), dtype=np.int64, count=n),
-        event_ids=[e.event_id for e in events],
-        event_times=np.fromiter((e.event_time for e in events), dtype=np.int64, count=n),
+        event_ids=event_ids,
+        event_times=event_times,
     )
     return ScoringBatch(features, meta)

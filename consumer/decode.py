@@ -56,12 +56,18 @@ def _diagnose(value: bytes, exc: orjson.JSONDecodeError) -> Rejected:
     # succeeds thanks to such a literal means the document is JSON but for a non-finite number.
     constants: list[str] = []
     try:
-        json.loads(text, parse_constant=lambda name: _record(constants, name))
+        obj = json.loads(text, parse_constant=lambda name: _record(constants, name))
     except (ValueError, RecursionError):
         pass
     else:
         if constants:
             return Rejected("non_finite", f"non-finite number literal {constants[0]} in the event")
+        # Valid JSON that orjson cannot hold (a number beyond a double such as 1e999, a lone
+        # surrogate): the schema tells what is wrong with it (1e999 -> non_finite).
+        try:
+            validate_event(obj)
+        except EventValidationError as err:
+            return Rejected(err.reason, str(err))
     return Rejected("not_json", f"not valid JSON: {exc}")
 
 

@@ -7,21 +7,30 @@ re-reads the batch) or `FatalKafkaError` (exit).
 
 * `ExactlyOnceSink`: one transaction per batch holds the outputs *and* the input offsets
   (`send_offsets_to_transaction`), so both become visible to read_committed readers together
-  or not at all. An abortable error aborts the transaction; a fenced producer is fatal.
+  or not at all. An abortable error aborts the transaction; a fenced producer is fatal. Each
+  transactional call runs under a watchdog: librdkafka can ignore its own timeout and block for
+  good after a coordinator restart (issues #5456, #5511); a call that has not returned
+  `HANG_GRACE` s after its timeout is fatal, so the process exits (code 1) and a restart recovers
+  (its open transaction is aborted by the broker: nothing is lost or duplicated).
 * `AtLeastOnceSink`: idempotent producer; produce, `flush()`, check that every delivery report
   succeeded, then a synchronous commit of the explicit next offsets. A crash between the flush
   and the commit re-delivers the batch: duplicates are possible, loss is not.
+
+Both sinks call `consumer.faults` at named points of a batch (off unless CONSUMER_FAULT is set:
+fault-injection tests only).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from consumer.exceptions import DeliveryError, FatalKafkaError
+from consumer.faults import FaultInjector
 from consumer.metrics import ConsumerMetrics
 from consumer.outputs import OutRecord
 
@@ -30,6 +39,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TXN_TIMEOUT = 30.0
 RETRIABLE_ATTEMPTS = 3
+HANG_GRACE = 15.0  # seconds past a transactional call's own timeout before it counts as hung
 
 
 class Sink(Protocol):
@@ -54,6 +64,7 @@ class _ProducingSink:
         self.metrics = metrics
         self._failures = 0
         self._first_failure: KafkaError | None = None
+        self.fault = FaultInjector.from_env()  # None unless a chaos run sets CONSUMER_FAULT
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -94,7 +105,12 @@ class AtLeastOnceSink(_ProducingSink):
         dlq_records: Sequence[OutRecord],
         offsets: Sequence[TopicPartition],
     ) -> bool:
+        fault, n = self.fault, len(outputs) + len(dlq_records)
+        if fault is not None:
+            fault.at("before_produce", n)
         self._produce_all(outputs, dlq_records)
+        if fault is not None:
+            fault.at("in_transaction", n)
         remaining = self.producer.flush(TXN_TIMEOUT)
         if remaining or self._failures:
             raise DeliveryError(
@@ -102,6 +118,8 @@ class AtLeastOnceSink(_ProducingSink):
                 f"and {remaining} were unacknowledged after {TXN_TIMEOUT:.0f} s "
                 f"(first error: {self._first_failure}): the batch is not committed"
             )
+        if fault is not None:
+            fault.at("before_commit", n)
         if not offsets:
             return True
         try:
@@ -115,13 +133,15 @@ class AtLeastOnceSink(_ProducingSink):
         if failed:
             log.warning("offset commit failed for %s", ", ".join(map(_fmt, failed)))
             return False
+        if fault is not None:
+            fault.at("after_commit", n)
         return True
 
 
 class ExactlyOnceSink(_ProducingSink):
     def start(self) -> None:
         try:
-            self.producer.init_transactions(TXN_TIMEOUT)
+            _watched(self.producer.init_transactions)(TXN_TIMEOUT)
         except KafkaException as exc:
             raise FatalKafkaError(f"init_transactions failed: {exc.args[0]}") from exc
 
@@ -133,29 +153,78 @@ class ExactlyOnceSink(_ProducingSink):
     ) -> bool:
         if not (outputs or dlq_records or offsets):
             return True
-        p = self.producer
+        p, fault, n = self.producer, self.fault, len(outputs) + len(dlq_records)
+        if fault is not None:
+            fault.at("before_produce", n)
         try:
             p.begin_transaction()
             self._produce_all(outputs, dlq_records)
+            if fault is not None:
+                fault.at("in_transaction", n)
             if offsets:
                 group = self.consumer.consumer_group_metadata()
-                _retrying(p.send_offsets_to_transaction, list(offsets), group, TXN_TIMEOUT)
-            _retrying(p.commit_transaction, TXN_TIMEOUT)
+                _retrying(_watched(p.send_offsets_to_transaction), list(offsets), group,
+                          TXN_TIMEOUT)
+            if fault is not None:
+                fault.at("before_commit", n)
+            _retrying(_watched(p.commit_transaction), TXN_TIMEOUT)
         except KafkaException as exc:
             err = exc.args[0]
             if err.fatal():
                 raise FatalKafkaError(f"fatal transactional error: {err}") from exc
             self._abort(err)
             raise DeliveryError(f"transaction aborted ({err}): the batch is not committed") from exc
+        if fault is not None:
+            fault.at("after_commit", n)
         return True
 
     def _abort(self, cause: KafkaError) -> None:
         log.error("aborting the transaction after: %s", cause)
-        try:
-            self.producer.abort_transaction(TXN_TIMEOUT)
-        except KafkaException as exc:
-            raise FatalKafkaError(f"abort_transaction failed after {cause}: {exc}") from exc
+        for attempt in range(1, RETRIABLE_ATTEMPTS + 1):
+            try:
+                _watched(self.producer.abort_transaction)(TXN_TIMEOUT)
+                break
+            except KafkaException as exc:
+                err = exc.args[0]
+                # A timed-out abort is retriable ("retry call to resume"): it is still running.
+                if attempt < RETRIABLE_ATTEMPTS and err.retriable() and not err.fatal():
+                    log.warning("abort_transaction: retriable error (attempt %d): %s", attempt, err)
+                    continue
+                raise FatalKafkaError(f"abort_transaction failed after {cause}: {exc}") from exc
         self.metrics.transactions_aborted.inc()
+
+
+def _watched(call: Callable[..., T]) -> Callable[..., T]:
+    """`call` (a blocking librdkafka call whose last argument is its timeout) in a daemon
+    thread: FatalKafkaError if it has not returned HANG_GRACE s after that timeout."""
+    name = getattr(call, "__name__", "transactional call")
+
+    def run(*args: Any) -> T:
+        limit = float(args[-1]) + HANG_GRACE
+        outcome: list[Any] = []
+
+        def target() -> None:
+            try:
+                outcome.append((True, call(*args)))
+            except BaseException as exc:  # re-raised in the calling thread
+                outcome.append((False, exc))
+
+        thread = threading.Thread(target=target, name=f"txn-{name}", daemon=True)
+        thread.start()
+        thread.join(limit)
+        if not outcome:
+            raise FatalKafkaError(
+                f"{name} has not returned after {limit:.0f} s although its timeout is "
+                f"{args[-1]:.0f} s: librdkafka is stuck (known after a coordinator restart, "
+                "librdkafka issues #5456/#5511); exiting so that a restart recovers"
+            )
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    run.__name__ = name
+    return run
 
 
 def _retrying(call: Callable[..., T], *args: Any) -> T:

@@ -7,6 +7,13 @@ confluent_kafka Consumer must not be called from two threads, and a watermark qu
 consumer's own connection would queue behind its long-poll fetch and stall the loop. It also
 keeps reporting when the consume loop is stuck, which is when the lag alert matters.
 
+The group's committed offsets are read with `offsets.committed()`, a consumer handle of the same
+group that never subscribes (so never joins the group) and reads with read_uncommitted (no wait
+for open transactions). Not with AdminClient.list_consumer_group_offsets: librdkafka (up to at
+least 2.12, issue #5040) dereferences a NULL consumer-group handle when that admin request meets
+NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS, which a broker restart causes: a SIGSEGV of the
+whole service. The admin fallback is kept only for fakes in unit tests.
+
 The consume loop calls `on_assign` / `on_revoke` / `on_commit`; per-partition series of revoked
 partitions are removed under the same lock the thread uses to publish, so none reappears.
 """
@@ -36,9 +43,11 @@ REQUEST_TIMEOUT = 5.0
 
 class LagMonitor:
     def __init__(
-        self, admin: Any, group_id: str, metrics: ConsumerMetrics, interval: float
+        self, admin: Any, group_id: str, metrics: ConsumerMetrics, interval: float,
+        *, offsets: Any | None = None,
     ) -> None:
         self.admin = admin
+        self.offsets = offsets  # a never-subscribed Consumer of the group (see the docstring)
         self.group_id = group_id
         self.metrics = metrics
         self.interval = interval
@@ -91,6 +100,11 @@ class LagMonitor:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=2 * REQUEST_TIMEOUT)
+        if self.offsets is not None and (self._thread is None or not self._thread.is_alive()):
+            try:
+                self.offsets.close()
+            except (KafkaException, RuntimeError) as exc:
+                log.warning("closing the lag offsets reader failed: %s", exc)
 
     def _run(self) -> None:
         while True:
@@ -132,6 +146,12 @@ class LagMonitor:
             self.metrics.set_committed(key[0], key[1], offset)
 
     def _group_offsets(self, tps: list[TopicPartition]) -> dict[Partition, int]:
+        if self.offsets is not None:
+            return {
+                (tp.topic, tp.partition): tp.offset
+                for tp in self.offsets.committed(tps, timeout=REQUEST_TIMEOUT)
+                if tp.error is None
+            }
         request = [ConsumerGroupTopicPartitions(self.group_id, tps)]
         futures = self.admin.list_consumer_group_offsets(request, request_timeout=REQUEST_TIMEOUT)
         result = futures[self.group_id].result(timeout=REQUEST_TIMEOUT)

@@ -1,4 +1,10 @@
-"""One vectorised `pipeline.predict` per batch, behind the model's identity."""
+"""One vectorised predict per batch, behind the model's identity.
+
+When the pipeline's preprocessing compiles (`consumer.preprocess`: the project's
+ColumnTransformer, checked bit-identical on a probe at load), the scorer builds the model's
+input matrix from the frame's columns itself and calls the regressor's `predict` once; any
+other pipeline, or a frame the compiled step cannot take, goes through `pipeline.predict`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from consumer.exceptions import ScoringError
+from consumer.preprocess import compile_preprocessing
 
 
 class ModelLike(Protocol):
@@ -38,6 +45,7 @@ class Scorer:
         self.threads = threads
         self.last_seconds = 0.0
         self._pools = ThreadpoolController() if threads is not None else None
+        self._preprocess = compile_preprocessing(model.pipeline)
 
     @property
     def version(self) -> str:
@@ -51,9 +59,9 @@ class Scorer:
         try:
             if self._pools is not None:
                 with self._pools.limit(limits=self.threads):
-                    raw = self.model.pipeline.predict(features)
+                    raw = self._predict(features)
             else:
-                raw = self.model.pipeline.predict(features)
+                raw = self._predict(features)
         except Exception as exc:
             raise ScoringError(
                 f"model {self.model.version} failed on a batch of {len(features)} valid events: "
@@ -69,3 +77,16 @@ class Scorer:
         if not np.isfinite(predictions).all():
             raise ScoringError(f"model {self.model.version} returned non-finite predictions")
         return predictions
+
+    @property
+    def compiled(self) -> bool:
+        """True when predict bypasses the pipeline's preprocessing (see the module docstring)."""
+        return self._preprocess is not None
+
+    def _predict(self, features: pd.DataFrame) -> Any:
+        pipeline = self.model.pipeline
+        if self._preprocess is not None:
+            matrix = self._preprocess.transform(features)
+            if matrix is not None:
+                return pipeline.steps[-1][1].predict(matrix)
+        return pipeline.predict(features)

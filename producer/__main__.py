@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic_settings import CliApp
 
 from common.logs import configure_logging
+from common.validation import describe
 from model.exceptions import ModelError
 from producer.app import StopRequest, handle_signals, run_producer
 from producer.exceptions import ProducerError
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = CliApp.run(ProducerSettings, cli_args=args)
     except ValidationError as exc:
-        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+        print(f"error: invalid settings: {describe(exc)}", file=sys.stderr)  # no secret values
         return 2
     try:
         with handle_signals(StopRequest()) as stop:
