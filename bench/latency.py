@@ -1,0 +1,199 @@
+"""End-to-end latency under a steady load: `python -m producer --rate R` into a subprocess
+consumer, a read_committed reader on the predictions.
+
+Latency of one event = the time the reader receives its prediction - the event's `event_time`
+(stamped by the producer when it creates the event). This is what a downstream read_committed
+reader experiences: producer linger, the consumer's batching, scoring, the transaction commit
+and the fetch. The prediction's Kafka timestamp is set when the consumer *produces* it, before
+its transaction commits, so `timestamp - event_time` misses the commit: reported as
+`latency_produce_ms` for comparison only. The consumer's own histogram (commit time - event
+time, bucketed) is read from /metrics at the end. The first `warmup` seconds are not measured.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from bench.exceptions import CaseError
+from bench.process import REPO, ConsumerProcess, child_env, consumer_args
+from bench.topics import Topics, unique
+
+log = logging.getLogger(__name__)
+
+HISTOGRAM = "diamond_end_to_end_latency_seconds"
+
+
+class PredictionReader:
+    """A read_committed reader of a predictions topic in a daemon thread."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, partitions: int) -> None:
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap_servers, "group.id": unique("reader"),
+            "isolation.level": "read_committed", "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+        })
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
+                              for p in range(partitions)])
+        self.received: list[float] = []  # epoch ms
+        self.event_times: list[int] = []
+        self.timestamps: list[int] = []
+        self.last_receive = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="prediction-reader", daemon=True)
+
+    def start(self) -> PredictionReader:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        loads = orjson.loads
+        while not self._stop.is_set():
+            messages = self.consumer.consume(num_messages=10_000, timeout=0.05)
+            now_ms = time.time() * 1000
+            for msg in messages:
+                if msg.error() is not None:
+                    continue
+                self.received.append(now_ms)
+                self.event_times.append(loads(msg.value() or b"{}")["event_time"])
+                self.timestamps.append(msg.timestamp()[1])
+            if messages:
+                self.last_receive = time.monotonic()
+
+    def wait_for(self, count: int, idle: float = 10.0) -> None:
+        while len(self.received) < count and time.monotonic() - self.last_receive < idle:
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.consumer.close()
+
+
+def percentiles(values: np.ndarray) -> dict[str, float]:
+    if values.size == 0:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "p99": round(float(p99), 1)}
+
+
+def histogram_quantiles(metrics_text: str, name: str = HISTOGRAM) -> dict[str, float] | None:
+    """p50/p95/p99 in ms from a Prometheus histogram, interpolated as histogram_quantile does."""
+    buckets = []
+    for match in re.finditer(rf'^{name}_bucket\{{le="([^"]+)"\}} (\S+)$', metrics_text, re.M):
+        buckets.append((float(match.group(1)), float(match.group(2))))
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    buckets.sort()
+    total = buckets[-1][1]
+    out = {}
+    for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+        rank = q * total
+        lower_bound, lower_count = 0.0, 0.0
+        for bound, count in buckets:
+            if count >= rank:
+                if bound == float("inf"):
+                    value = lower_bound
+                else:
+                    share = (rank - lower_count) / (count - lower_count) if count > lower_count \
+                        else 1.0
+                    value = lower_bound + (bound - lower_bound) * share
+                out[label] = round(value * 1000, 1)
+                break
+            lower_bound, lower_count = bound, count
+    return out
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    latency_ms: dict[str, float]
+    latency_produce_ms: dict[str, float]
+    consumer_histogram_ms: dict[str, float] | None
+    measured: int
+    sent: int
+    received: int
+    rate: float
+    startup_s: float | None
+    max_rss_mb: float | None
+    sampled_rss_mb: float
+    labels: bool
+
+
+def run_latency(
+    bootstrap_servers: str, topics: Topics, model_path: Path, *, rate: float, seconds: float,
+    warmup: float, partitions: int, batch_size: int,
+    drift_args: Callable[..., list[str]] | None, labels: bool, work_dir: Path,
+) -> LatencyResult:
+    """`drift_args` gives the consumer's drift/label-join flags (None: the consumer has no
+    such settings); with `labels` the producer also sends each event's label 2 s later, so the
+    label join runs as in production (the consumer then reads twice as many messages)."""
+    topic_in = topics.create("latency.in", partitions)
+    topic_out, topic_dlq = topics.outputs("latency", partitions)
+    extra = ["--batch-size", str(batch_size)]
+    producer_extra: list[str] = []
+    if drift_args is not None:
+        labels_topic = topics.create("latency.labels", partitions)
+        extra += drift_args(labels_topic=labels_topic)
+        if labels:
+            producer_extra = ["--labels", "--labels-topic", labels_topic, "--label-delay", "2",
+                              "--no-wait-labels"]
+    args = consumer_args(bootstrap_servers, topic_in, topic_out, topic_dlq, unique("latency"),
+                         model_path, extra)
+    name = "latency-labels" if producer_extra else "latency"
+    consumer = ConsumerProcess(args, work_dir / f"{name}-consumer.log").start()
+    reader: PredictionReader | None = None
+    try:
+        startup = consumer.wait_ready()
+        consumer.wait_assigned()
+        reader = PredictionReader(bootstrap_servers, topic_out, partitions).start()
+        sent = _produce(bootstrap_servers, topic_in, rate, seconds, producer_extra,
+                        work_dir / f"{name}-producer.log")
+        reader.wait_for(sent)
+        histogram = histogram_quantiles(consumer.metrics())
+    finally:
+        if reader is not None:
+            reader.close()
+        code = consumer.stop()
+    if code != 0:
+        raise CaseError(f"latency consumer exited with {code}: {consumer.tail()}")
+    received = np.asarray(reader.received)
+    event_times = np.asarray(reader.event_times, dtype=np.float64)
+    stamps = np.asarray(reader.timestamps, dtype=np.float64)
+    if len(received) < sent:
+        raise CaseError(f"latency: {sent} events sent but {len(received)} predictions read")
+    keep = event_times >= event_times.min() + warmup * 1000
+    return LatencyResult(
+        latency_ms=percentiles(received[keep] - event_times[keep]),
+        latency_produce_ms=percentiles(stamps[keep] - event_times[keep]),
+        consumer_histogram_ms=histogram, measured=int(keep.sum()), sent=sent,
+        received=len(received), rate=rate, startup_s=startup, max_rss_mb=consumer.max_rss_mb,
+        sampled_rss_mb=round(consumer.sampled_rss_mb, 1), labels=bool(producer_extra),
+    )
+
+
+def _produce(bootstrap_servers: str, topic: str, rate: float, seconds: float,
+             extra: list[str], log_path: Path) -> int:
+    cmd = [sys.executable, "-m", "producer", "--bootstrap-servers", bootstrap_servers,
+           "--topic", topic, "--rate", str(rate), "--duration", str(seconds),
+           "--no-create-topics", "--run-id", "latency", "--seed", "7", *extra]
+    with log_path.open("ab") as out:
+        done = subprocess.run(cmd, cwd=REPO, env=child_env(LOG_LEVEL="WARNING"),
+                              stdout=subprocess.PIPE, stderr=out, timeout=seconds + 120,
+                              check=False)
+    text = done.stdout.decode(errors="replace")
+    match = re.search(r"sent=(\d+)", text)
+    if done.returncode != 0 or match is None:
+        raise CaseError(f"producer failed ({done.returncode}): {text[-500:]} "
+                        f"(log {log_path})")
+    return int(match.group(1))

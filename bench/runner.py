@@ -1,0 +1,258 @@
+"""Run the selected cases on one broker, one data set and one model; build the record."""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import inprocess
+from bench.broker import bench_broker
+from bench.env import machine_facts
+from bench.exceptions import CaseError
+from bench.latency import run_latency
+from bench.process import ConsumerProcess, consumer_args
+from bench.report import empty_record, evaluate
+from bench.settings import BenchSettings, Plan
+from bench.topics import Topics, fill, unique
+from consumer import ConsumerSettings
+from model.artifact import load_artifact
+from producer.events import EventBatch, EventGenerator, load_test_rows
+
+log = logging.getLogger(__name__)
+
+FIELDS = ConsumerSettings.model_fields
+DEFAULT_GUARANTEE = str(FIELDS["guarantee"].default)
+DEFAULT_BATCH_SIZE = int(FIELDS["batch_size"].default)
+HAS_DRIFT = "drift_enabled" in FIELDS
+
+
+class Bench:
+    """State shared by the cases of one run (broker, topics, data, model, record)."""
+
+    def __init__(self, settings: BenchSettings, bootstrap: str, topics: Topics,
+                 work_dir: Path) -> None:
+        self.s = settings
+        self.plan: Plan = settings.plan()
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.work_dir = work_dir
+        self.model = load_artifact(settings.model_path)
+        self.batch_size = settings.batch_size or DEFAULT_BATCH_SIZE
+        self.max_event_bytes = int(FIELDS["max_event_bytes"].default)
+        self.record: dict[str, Any] = empty_record()
+        self.details: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.input_topic = ""
+        self.labels_topic = ""
+        self.reports_topic = ""
+        self.scale_labels_topic = ""
+        self.cores = os.cpu_count()
+        self.data = self.generate(self.plan.events)
+
+    def generate(self, events: int) -> EventBatch:
+        """The first `events` events of the seeded stream (the same in every run)."""
+        return EventGenerator(load_test_rows(), seed=self.s.seed, run_id="bench").take(events)
+
+    # -- shared setup --------------------------------------------------------------------------
+    def prepare_topics(self, fill_input: bool) -> None:
+        p = self.s.partitions
+        if HAS_DRIFT:  # the label join stays on (the default) but no labels are produced
+            self.labels_topic = self.topics.create("labels", p)
+            self.reports_topic = self.topics.create("drift-reports", 1)
+        if fill_input:
+            self.input_topic = self.topics.create("in", p)
+            seconds = fill(self.bootstrap, self.input_topic, self.data.keys, self.data.values)
+            self.details["fill_seconds"] = round(seconds, 2)
+
+    def drift_settings(self, drift: bool | None, labels_topic: str | None = None
+                       ) -> dict[str, Any]:
+        """Drift and label-join settings (when the consumer has them): `drift` None keeps the
+        default; the label join reads `labels_topic` (default: the run's empty labels topic)."""
+        if not HAS_DRIFT:
+            return {}
+        values: dict[str, Any] = {"labels_topic": labels_topic or self.labels_topic}
+        if "drift_reports_topic" in FIELDS:
+            values["drift_reports_topic"] = self.reports_topic
+        if drift is not None:
+            values["drift_enabled"] = drift
+        return values
+
+    def drift_args(self, drift: bool | None = None, labels_topic: str | None = None
+                   ) -> list[str]:
+        """The same as `python -m consumer` flags."""
+        args: list[str] = []
+        for key, value in self.drift_settings(drift, labels_topic).items():
+            flag = key.replace("_", "-")
+            if isinstance(value, bool):
+                args.append(f"--{flag}" if value else f"--no-{flag}")
+            else:
+                args += [f"--{flag}", str(value)]
+        return args
+
+    # -- cases ---------------------------------------------------------------------------------
+    def ceiling(self) -> None:
+        eps = inprocess.ceiling(self.data.keys, self.data.values, self.model, self.batch_size,
+                                self.max_event_bytes)
+        self.record["ceiling_eps"] = round(eps)
+
+    def e2e_once(self, guarantee: str | None, drift: bool | None) -> inprocess.E2EResult:
+        out, dlq = self.topics.outputs("e2e", self.s.partitions)
+        values: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap, "input_topic": self.input_topic,
+            "output_topic": out, "dlq_topic": dlq, "group_id": unique("e2e"),
+            "model_path": self.s.model_path, "metrics_port": 0, "metrics_addr": "127.0.0.1",
+            "max_events": self.plan.events, "batch_size": self.batch_size,
+            **self.drift_settings(drift),
+        }
+        if guarantee is not None:
+            values["guarantee"] = guarantee
+        try:
+            return inprocess.e2e(ConsumerSettings(**values), self.model, self.plan.events)
+        finally:
+            self.topics.delete([out, dlq])
+
+    def e2e_rounds(self, cases: list[str]) -> None:
+        configs: dict[str, tuple[str | None, bool | None]] = {}
+        if "e2e" in cases or "guarantees" in cases:
+            configs["e2e_eps"] = (None, None)
+        if "guarantees" in cases:
+            configs["e2e_at_least_once_eps"] = ("at-least-once", None)
+            if DEFAULT_GUARANTEE != "exactly-once":
+                configs["e2e_exactly_once_eps"] = ("exactly-once", None)
+        if "drift_off" in cases:
+            if HAS_DRIFT:
+                configs["drift_off_eps"] = (None, False)
+            else:
+                self.notes.append("drift_off: ConsumerSettings has no drift_enabled yet")
+        samples: dict[str, list[float]] = {k: [] for k in configs}
+        runs: dict[str, list[dict[str, Any]]] = {k: [] for k in configs}
+        for round_ in range(self.plan.repeats):  # interleaved: noise hits every case alike
+            for key, (guarantee, drift) in configs.items():
+                result = self.e2e_once(guarantee, drift)
+                samples[key].append(result.eps)
+                runs[key].append({"eps": round(result.eps), "seconds": round(result.seconds, 2),
+                                  "batches": result.batches, "retries": result.retries})
+                log.info("round %d %s: %.0f ev/s", round_ + 1, key, result.eps)
+        for key, values in samples.items():
+            self.record[key] = round(statistics.median(values))
+        if "guarantees" in cases and DEFAULT_GUARANTEE == "exactly-once":
+            self.record["e2e_exactly_once_eps"] = self.record["e2e_eps"]
+            self.notes.append("e2e_exactly_once_eps is the e2e run: exactly-once is the default")
+        self.details["e2e_runs"] = runs
+
+    def naive(self) -> None:
+        out = self.topics.create("naive.out", self.s.partitions)
+        try:
+            eps = inprocess.naive(self.bootstrap, self.input_topic, out, unique("naive"),
+                                  self.model, self.plan.naive_events, self.max_event_bytes)
+        finally:
+            self.topics.delete([out])
+        self.record["naive_eps"] = round(eps, 1)
+
+    def process(self) -> None:
+        out, dlq = self.topics.outputs("process", self.s.partitions)
+        extra = ["--max-events", str(self.plan.events), "--batch-size", str(self.batch_size),
+                 *self.drift_args()]
+        args = consumer_args(self.bootstrap, self.input_topic, out, dlq, unique("process"),
+                             self.s.model_path, extra)
+        consumer = ConsumerProcess(args, self.work_dir / "process-consumer.log").start()
+        try:
+            consumer.wait_ready()
+            code = consumer.wait(timeout=600)
+        finally:
+            consumer.stop()
+            self.topics.delete([out, dlq])
+        if code != 0:
+            raise CaseError(f"consumer process exited with {code}: {consumer.tail()}")
+        self.details["process"] = {"startup_s": round(consumer.startup_s or 0, 2),
+                                   "max_rss_mb": round(consumer.max_rss_mb or 0, 1),
+                                   "sampled_rss_mb": round(consumer.sampled_rss_mb, 1)}
+        self._memory(consumer.max_rss_mb, consumer.startup_s)
+
+    def latency(self) -> None:
+        """The producer's defaults (events only) at a steady rate; then, when the consumer joins
+        labels, again with the producer sending each event's label too (a detail)."""
+        for labels in (False, True) if HAS_DRIFT else (False,):
+            result = run_latency(
+                self.bootstrap, self.topics, self.s.model_path, rate=self.plan.latency_rate,
+                seconds=self.plan.latency_seconds, warmup=self.plan.latency_warmup,
+                partitions=self.s.partitions, batch_size=self.batch_size,
+                drift_args=self.drift_args if HAS_DRIFT else None, labels=labels,
+                work_dir=self.work_dir,
+            )
+            if not labels:
+                self.record["latency_ms"] = result.latency_ms
+            self.details["latency_with_labels" if labels else "latency"] = {
+                "measured_from": "read_committed reader: receive time - event_time",
+                "latency_ms": result.latency_ms,
+                "latency_produce_ms": result.latency_produce_ms,
+                "consumer_histogram_ms": result.consumer_histogram_ms,
+                "rate": result.rate, "seconds": self.plan.latency_seconds,
+                "warmup_s": self.plan.latency_warmup, "sent": result.sent,
+                "received": result.received, "measured": result.measured,
+                "labels": result.labels, "startup_s": round(result.startup_s or 0, 2),
+                "max_rss_mb": round(result.max_rss_mb or 0, 1),
+                "sampled_rss_mb": result.sampled_rss_mb,
+            }
+            self._memory(result.max_rss_mb, result.startup_s)
+
+    def _memory(self, rss: float | None, startup: float | None) -> None:
+        if rss is not None:
+            self.record["rss_mb"] = round(max(rss, self.record["rss_mb"] or 0), 1)
+        if startup is not None:
+            starts = self.details.setdefault("startup_samples_s", [])
+            starts.append(round(startup, 2))
+            self.record["startup_s"] = round(statistics.median(starts), 2)
+
+
+def run_bench(settings: BenchSettings) -> dict[str, Any]:
+    cases = list(settings.cases)
+    started = time.monotonic()
+    with bench_broker(settings.bootstrap_servers) as (bootstrap, kafka_version), \
+            tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        topics = Topics(bootstrap)
+        try:
+            bench = Bench(settings, bootstrap, topics, Path(tmp))
+            machine = machine_facts(kafka_version)
+            bench.prepare_topics(
+                fill_input=bool({"e2e", "guarantees", "drift_off", "naive", "process"} & set(cases))
+            )
+            if "ceiling" in cases:
+                bench.ceiling()
+            bench.e2e_rounds(cases)
+            if "naive" in cases:
+                bench.naive()
+            if "process" in cases:
+                bench.process()
+            if "latency" in cases:
+                bench.latency()
+            if "scale" in cases:
+                from bench.scale import run_scale
+
+                bench.details["scale"] = run_scale(bench)
+        finally:
+            topics.close()
+        machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    record = bench.record
+    record["model"] = settings.model or bench.model.model_type
+    record["model_version"] = bench.model.version
+    record["checks"] = evaluate(record)
+    record["settings"] = {
+        "cases": cases, "events": bench.plan.events, "repeats": bench.plan.repeats,
+        "batch_size": bench.batch_size, "partitions": settings.partitions,
+        "guarantee_default": DEFAULT_GUARANTEE, "drift_default": HAS_DRIFT,
+        "naive_events": bench.plan.naive_events, "model_path": str(settings.model_path),
+        "quick": settings.quick,
+    }
+    record["machine"] = machine
+    record["date"] = machine["date"]
+    record["scale"] = bench.details.get("scale")
+    record["details"] = bench.details
+    record["notes"] = bench.notes
+    record["total_seconds"] = round(time.monotonic() - started, 1)
+    return record

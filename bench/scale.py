@@ -1,0 +1,243 @@
+"""Scale-out: `python -m bench.scale` (or `python -m bench --cases scale`).
+
+1. Throughput with 1, 2 and 3 `python -m consumer` processes in one group on a pre-filled
+   6-partition topic. Progress is the group's committed offsets, read every 0.25 s; the rate is
+   taken between 10 % and 90 % of the events committed, so process startup and the first
+   rebalance are left out. On a 2-core machine that also runs the broker, more processes cannot
+   add cores: this shows the cost of the group, not a speed-up.
+2. Correctness while instances join and leave: the producer sends at a steady rate while
+   consumers start and stop (SIGTERM) on a schedule; afterwards every input event must have a
+   prediction (no loss) and, in exactly-once, exactly one (no duplicate), read with
+   read_committed. At-least-once runs the same schedule: duplicates are allowed and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from bench.exceptions import CaseError
+from bench.process import REPO, ConsumerProcess, child_env, consumer_args
+from bench.topics import fill, unique
+
+if TYPE_CHECKING:
+    from bench.runner import Bench
+
+log = logging.getLogger(__name__)
+
+PARTITIONS = 6
+CHURN_RATE = 3000.0
+# (seconds after the start, action, instance): the membership changes of the churn run.
+CHURN_SCHEDULE: tuple[tuple[float, str, str], ...] = (
+    (0.0, "start", "a"), (5.0, "start", "b"), (10.0, "start", "c"), (15.0, "stop", "b"),
+    (20.0, "start", "d"), (25.0, "stop", "a"),
+)
+CHURN_SECONDS = 30.0
+
+
+class GroupOffsets:
+    """A group's committed offsets, read by a Consumer of that group that never subscribes.
+
+    Not `AdminClient.list_consumer_group_offsets`: with librdkafka 2.16 it can crash the process
+    (SIGSEGV) when the group's coordinator is not known yet, e.g. the first query on a fresh
+    broker (confluent-kafka-python#1982, confluent-kafka-javascript#374).
+    """
+
+    def __init__(self, bootstrap_servers: str, group: str, topic: str, partitions: int) -> None:
+        self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group,
+                                  "enable.auto.commit": False})
+        self.partitions = [TopicPartition(topic, p) for p in range(partitions)]
+
+    def total(self) -> int:
+        try:
+            committed = self.consumer.committed(self.partitions, timeout=5)
+        except KafkaException as exc:
+            log.debug("committed offsets unavailable: %s", exc)
+            return 0
+        return sum(max(tp.offset, 0) for tp in committed if tp.error is None)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def throughput(bench: Bench, topic: str, events: int, instances: int) -> dict[str, Any]:
+    out, dlq = bench.topics.outputs(f"scale{instances}", PARTITIONS)
+    group = unique(f"scale{instances}")
+    args = consumer_args(bench.bootstrap, topic, out, dlq, group, bench.s.model_path,
+                         ["--batch-size", str(bench.batch_size),
+                          *bench.drift_args(labels_topic=bench.scale_labels_topic)])
+    procs = [ConsumerProcess(args, bench.work_dir / f"scale{instances}-{i}.log")
+             for i in range(instances)]
+    offsets = GroupOffsets(bench.bootstrap, group, topic, PARTITIONS)
+    samples: list[tuple[float, int]] = []
+    try:
+        for proc in procs:
+            proc.start()
+        deadline = time.monotonic() + 600
+        done = 0
+        while done < events:
+            if time.monotonic() > deadline:
+                raise CaseError(f"scale x{instances}: {done} of {events} committed in 600 s")
+            for proc in procs:
+                if proc.proc is not None and proc.proc.poll() is not None:
+                    raise CaseError(f"scale x{instances}: a consumer exited: {proc.tail()}")
+            done = offsets.total()
+            samples.append((time.monotonic(), done))
+            time.sleep(0.25)
+    finally:
+        codes = [proc.stop() for proc in procs]
+        offsets.close()
+        bench.topics.delete([out, dlq])
+    if any(codes):
+        raise CaseError(f"scale x{instances}: exit codes {codes}")
+    low, high = _crossing(samples, 0.1 * events), _crossing(samples, 0.9 * events)
+    eps = 0.8 * events / (high - low) if high > low else float("nan")
+    return {"instances": instances, "eps": round(eps), "events": events,
+            "peak_rss_mb": [round(p.max_rss_mb or 0, 1) for p in procs]}
+
+
+def _crossing(samples: list[tuple[float, int]], level: float) -> float:
+    """When the committed count reached `level` (linear between two samples)."""
+    previous = samples[0]
+    for sample in samples:
+        if sample[1] >= level:
+            (t0, c0), (t1, c1) = previous, sample
+            return t1 if c1 == c0 else t0 + (t1 - t0) * (level - c0) / (c1 - c0)
+        previous = sample
+    return samples[-1][0]
+
+
+def churn(bench: Bench, guarantee: str, seconds: float = CHURN_SECONDS) -> dict[str, Any]:
+    """Consumers join and leave while the producer sends; then audit the outputs. `seconds`
+    stretches or shrinks the schedule (it is written for `CHURN_SECONDS`)."""
+    stretch = seconds / CHURN_SECONDS
+    run_id = "churn_eos" if guarantee == "exactly-once" else "churn_alo"
+    topic = bench.topics.create(f"churn.{guarantee}", PARTITIONS)
+    out, dlq = bench.topics.outputs(f"churn.{guarantee}", PARTITIONS)
+    group = unique("churn")
+    args = consumer_args(bench.bootstrap, topic, out, dlq, group, bench.s.model_path,
+                         ["--guarantee", guarantee, "--batch-size", str(bench.batch_size),
+                          *bench.drift_args(labels_topic=bench.scale_labels_topic)])
+    procs: dict[str, ConsumerProcess] = {}
+    events: list[str] = []
+    producer_log = bench.work_dir / f"churn-{guarantee}-producer.log"
+    with producer_log.open("ab") as log_out:
+        producer = subprocess.Popen(
+            [sys.executable, "-m", "producer", "--bootstrap-servers", bench.bootstrap,
+             "--topic", topic, "--rate", str(CHURN_RATE), "--duration", str(seconds),
+             "--no-create-topics", "--run-id", run_id, "--seed", "3"],
+            cwd=REPO, env=child_env(LOG_LEVEL="WARNING"), stdout=subprocess.PIPE,
+            stderr=log_out)
+    started = time.monotonic()
+    offsets = GroupOffsets(bench.bootstrap, group, topic, PARTITIONS)
+    try:
+        for at, action, name in CHURN_SCHEDULE:
+            time.sleep(max(0.0, started + at * stretch - time.monotonic()))
+            if action == "start":
+                procs[name] = ConsumerProcess(
+                    args, bench.work_dir / f"churn-{guarantee}-{name}.log").start()
+            else:  # a graceful leave: SIGTERM once it runs (before, SIGTERM just kills it)
+                procs[name].wait_ready()
+                procs[name].stop()
+            events.append(f"{time.monotonic() - started:5.1f}s {action} {name}")
+        stdout, _ = producer.communicate(timeout=seconds + 120)
+        text = stdout.decode(errors="replace")
+        if producer.returncode != 0:
+            raise CaseError(f"churn producer exited with {producer.returncode}: {text[-300:]} "
+                            f"{producer_log.read_text()[-1000:]}")
+        sent = _sent(text)
+        deadline = time.monotonic() + 180
+        while offsets.total() < sent:
+            if time.monotonic() > deadline:
+                raise CaseError(f"churn {guarantee}: not every event committed in 180 s")
+            time.sleep(0.5)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+            producer.wait()
+        codes = {name: proc.stop() for name, proc in procs.items()}
+        offsets.close()
+    counts = Counter(_event_ids(bench.bootstrap, out))
+    expected = {f"{run_id}-{i}" for i in range(sent)}
+    missing = len(expected - set(counts))
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    dead = len(_event_ids(bench.bootstrap, dlq, raw=True))
+    bench.topics.delete([topic, out, dlq])
+    ok = missing == 0 and dead == 0 and (guarantee != "exactly-once" or duplicates == 0)
+    return {"guarantee": guarantee, "sent": sent, "predictions": sum(counts.values()),
+            "missing": missing, "duplicates": duplicates, "dead_lettered": dead,
+            "exit_codes": codes, "schedule": events, "pass": ok}
+
+
+def _sent(text: str) -> int:
+    import re
+
+    match = re.search(r"sent=(\d+)", text)
+    if match is None:
+        raise CaseError(f"the churn producer reported nothing: {text[-300:]}")
+    return int(match.group(1))
+
+
+def _event_ids(bootstrap: str, topic: str, raw: bool = False, timeout: float = 60) -> list[str]:
+    """Every committed record of `topic` (read_committed): the event_id of each prediction."""
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("audit"),
+                       "isolation.level": "read_committed", "enable.partition.eof": True,
+                       "enable.auto.commit": False})
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        ids: list[str] = []
+        at_end: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(at_end) < len(partitions):
+            if time.monotonic() > deadline:
+                raise CaseError(f"could not read {topic} to its end in {timeout:.0f} s")
+            for msg in reader.consume(num_messages=10_000, timeout=0.5):
+                err = msg.error()
+                partition = msg.partition() or 0
+                if err is None:
+                    at_end.discard(partition)
+                    ids.append("" if raw else orjson.loads(msg.value() or b"{}")["event_id"])
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(partition)
+        return ids
+    finally:
+        reader.close()
+
+
+def run_scale(bench: Bench) -> dict[str, Any]:
+    events = bench.plan.scale_events
+    bench.scale_labels_topic = bench.topics.create("scale.labels", PARTITIONS)
+    topic = bench.topics.create("scale.in", PARTITIONS)
+    data = bench.data if len(bench.data) >= events else bench.generate(events)
+    fill(bench.bootstrap, topic, data.keys[:events], data.values[:events])
+    table = [throughput(bench, topic, events, k) for k in (1, 2, 3)]
+    for row in table:
+        log.info("scale x%d: %s ev/s", row["instances"], row["eps"])
+    bench.topics.delete([topic])
+    seconds = 12.0 if bench.s.quick else CHURN_SECONDS
+    checks = [churn(bench, g, seconds) for g in ("exactly-once", "at-least-once")]
+    return {"partitions": PARTITIONS, "throughput": table, "churn": checks,
+            "cores": bench.cores}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.scale [bench options]`: the scale case alone, into results/scale.json."""
+    from bench.__main__ import main as bench_main
+    from bench.settings import RESULTS_DIR
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--output" not in args:
+        args += ["--output", str(RESULTS_DIR / "scale.json")]
+    return bench_main(["--cases", "scale", *args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
