@@ -1,0 +1,209 @@
+"""The broker side of a chaos run: our own restartable `LocalBroker`, or an existing bootstrap.
+
+`own_broker(workdir)` starts a fresh single-node broker on free loopback ports in `workdir` and
+always stops it (SIGKILL as a last resort). `Cluster` wraps the admin calls the scenarios and
+the audit need: topics, topic configs, ACLs, group offsets, end offsets.
+
+With `secure=True` the broker also has a SASL_PLAINTEXT listener and the standard authorizer:
+the harness itself (PLAINTEXT, principal ANONYMOUS) is a super user, the consumers under test
+log in as `alice` with ALLOW ALL ACLs, so a scenario can deny `alice` one operation on one
+topic, the way an operator's ACL change would, without touching the broker's own writes
+(transaction markers).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, IsolationLevel, KafkaException, TopicPartition
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    OffsetSpec,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 15.0
+USER, PASSWORD = "alice", "chaos-alice-pw"
+JAAS = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="admin" password="admin-pw" user_admin="admin-pw" user_{USER}="{PASSWORD}";')
+SASL_CONFIG = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+               "sasl.username": USER, "sasl.password": PASSWORD}
+
+
+class Cluster:
+    """Admin helpers on one bootstrap; `broker` is set when this run may stop and restart it."""
+
+    def __init__(self, bootstrap_servers: str, broker: LocalBroker | None = None, *,
+                 client_bootstrap: str | None = None,
+                 client_config: Mapping[str, str] | None = None) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.broker = broker
+        # what the consumers under test use (SASL as alice on a secure broker)
+        self.client_bootstrap = client_bootstrap or bootstrap_servers
+        self.client_config = dict(client_config or {})
+        self.admin = AdminClient({"bootstrap.servers": bootstrap_servers,
+                                  "reconnect.backoff.max.ms": 1000, "log_level": 2})
+        self._readers: dict[str, Consumer] = {}
+        self._lock = threading.Lock()
+
+    def create_topics(self, names: list[str], partitions: int = 3,
+                      config: Mapping[str, str] | None = None) -> None:
+        new = [NewTopic(n, num_partitions=partitions, replication_factor=1,
+                        config=dict(config or {})) for n in names]
+        for future in self.admin.create_topics(new, operation_timeout=TIMEOUT).values():
+            future.result(timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        for name in names:
+            while True:
+                meta = self.admin.list_topics(name, timeout=5).topics.get(name)
+                if (meta is not None and meta.error is None and len(meta.partitions) == partitions
+                        and all(p.leader >= 0 for p in meta.partitions.values())):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"topic {name} has no leaders after {TIMEOUT} s")
+                time.sleep(0.1)
+
+    def delete_topics(self, names: list[str]) -> None:
+        if not names:
+            return
+        for name, future in self.admin.delete_topics(names, operation_timeout=TIMEOUT).items():
+            try:
+                future.result(timeout=TIMEOUT)
+            except (KafkaException, TimeoutError) as exc:
+                log.warning("could not delete topic %s: %s", name, exc)
+
+    def set_topic_config(self, topic: str, config: Mapping[str, str | None]) -> None:
+        """Incrementally set (or, with None, delete) topic configs."""
+        entries = [
+            ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET if v is not None
+                        else AlterConfigOpType.DELETE)
+            for k, v in config.items()
+        ]
+        resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=entries)
+        for future in self.admin.incremental_alter_configs([resource]).values():
+            future.result(timeout=TIMEOUT)
+
+    def _acl(self, topic: str, operation: AclOperation, permission: AclPermissionType,
+             resource: ResourceType = ResourceType.TOPIC) -> AclBinding:
+        return AclBinding(resource, topic, ResourcePatternType.LITERAL, f"User:{USER}", "*",
+                          operation, permission)
+
+    def allow_everything(self) -> None:
+        """ALLOW ALL for the test user on every topic, group, transactional id and the cluster."""
+        bindings = [self._acl(name, AclOperation.ALL, AclPermissionType.ALLOW, kind)
+                    for kind, name in ((ResourceType.TOPIC, "*"), (ResourceType.GROUP, "*"),
+                                       (ResourceType.TRANSACTIONAL_ID, "*"),
+                                       (ResourceType.BROKER, "kafka-cluster"))]
+        for future in self.admin.create_acls(bindings, request_timeout=TIMEOUT).values():
+            future.result(timeout=TIMEOUT)
+
+    def deny_write(self, topic: str, deny: bool = True) -> None:
+        """Add (or remove) a DENY WRITE ACL for the test user on `topic`."""
+        binding = self._acl(topic, AclOperation.WRITE, AclPermissionType.DENY)
+        futures: Mapping[Any, Future[Any]]
+        if deny:
+            futures = self.admin.create_acls([binding], request_timeout=TIMEOUT)
+        else:
+            flt = AclBindingFilter(binding.restype, binding.name, binding.resource_pattern_type,
+                                   binding.principal, binding.host, binding.operation,
+                                   binding.permission_type)
+            futures = self.admin.delete_acls([flt], request_timeout=TIMEOUT)
+        for future in futures.values():
+            future.result(timeout=TIMEOUT)
+
+    def partitions(self, topic: str) -> list[int]:
+        meta = self.admin.list_topics(topic, timeout=TIMEOUT).topics[topic]
+        return sorted(meta.partitions)
+
+    def end_offsets(self, topic: str, *, committed_only: bool = False) -> dict[int, int]:
+        level = IsolationLevel.READ_COMMITTED if committed_only else IsolationLevel.READ_UNCOMMITTED
+        request = {TopicPartition(topic, p): OffsetSpec.latest() for p in self.partitions(topic)}
+        futures = self.admin.list_offsets(request, isolation_level=level,
+                                          request_timeout=TIMEOUT)
+        return {tp.partition: f.result(timeout=TIMEOUT).offset for tp, f in futures.items()}
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """The group's committed offsets (none yet: 0, the start of our topics).
+
+        Read with a never-subscribed consumer of the group, not AdminClient's
+        list_consumer_group_offsets, which segfaults librdkafka on NOT_COORDINATOR (see
+        consumer.lag)."""
+        tps = [TopicPartition(topic, p) for p in self.partitions(topic)]
+        with self._lock:
+            reader = self._readers.get(group)
+            if reader is None:
+                reader = self._readers[group] = Consumer({
+                    "bootstrap.servers": self.bootstrap_servers, "group.id": group,
+                    "enable.auto.commit": False, "isolation.level": "read_uncommitted",
+                    "log_level": 2})
+            result = reader.committed(tps, timeout=TIMEOUT)
+        return {tp.partition: max(tp.offset, 0) for tp in result}
+
+    def close(self) -> None:
+        with self._lock:
+            for reader in self._readers.values():
+                reader.close()
+            self._readers.clear()
+
+
+def secure_properties(port: int, sasl_port: int, controller_port: int) -> dict[str, str]:
+    return {
+        "listeners": (f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
+                      f"CONTROLLER://127.0.0.1:{controller_port}"),
+        "advertised.listeners": (f"PLAINTEXT://127.0.0.1:{port},"
+                                 f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"),
+        "listener.security.protocol.map": ("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
+                                           "SASL_PLAINTEXT:SASL_PLAINTEXT"),
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:ANONYMOUS",
+    }
+
+
+@contextmanager
+def own_broker(workdir: Path, *, secure: bool = False) -> Iterator[Cluster]:
+    """A fresh broker for one scenario, on free ports in `workdir`; always stopped."""
+    settings = LocalKafkaSettings()
+    libs = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
+    port, sasl_port, controller_port = free_ports(3)
+    properties = secure_properties(port, sasl_port, controller_port) if secure else None
+    broker = LocalBroker(data_dir=workdir / "kafka", libs_dir=libs, port=port,
+                         controller_port=controller_port, properties=properties)
+    try:
+        broker.start()
+        broker.wait_ready(timeout=90)
+        cluster = Cluster(broker.bootstrap_servers, broker,
+                          client_bootstrap=f"127.0.0.1:{sasl_port}" if secure else None,
+                          client_config=SASL_CONFIG if secure else None)
+        try:
+            if secure:
+                cluster.allow_everything()
+            yield cluster
+        finally:
+            cluster.close()
+    finally:
+        try:
+            broker.stop(timeout=20)
+        finally:
+            broker.kill()  # no-op once stopped
