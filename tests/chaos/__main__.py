@@ -46,6 +46,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model-path", type=Path, default=None, help="default: artifacts/model")
     p.add_argument("--output", type=Path, default=RESULTS)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--kafka-config", action="append", default=[], metavar="KEY=VALUE",
+                   help="librdkafka property for every consumer, e.g. session.timeout.ms=10000 "
+                        "for faster failover (default: the consumer's defaults)")
     p.add_argument("--keep", action="store_true", help="keep the brokers' data dirs")
     return p.parse_args(argv)
 
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         events=args.events or (10_000 if args.quick else 50_000), model_dir=model,
         workdir=workdir, quick=args.quick, seed=args.seed,
         soak_seconds=args.soak_seconds or (60.0 if args.quick else 600.0),
-        soak_rate=args.soak_rate,
+        soak_rate=args.soak_rate, kafka_config=tuple(args.kafka_config),
     )
     log.info("chaos: %s x %s, %d events each; logs in %s", names, guarantees, opts.events,
              workdir)

@@ -34,6 +34,7 @@ class Options:
     batch_size: int = 500
     soak_seconds: float = 600.0
     soak_rate: float = 2000.0
+    kafka_config: tuple[str, ...] = ()  # KEY=VALUE for every consumer (--kafka-config)
 
 
 @dataclass
@@ -166,6 +167,7 @@ class Run:
             "--broker-timeout", "60",
             *[arg for key, value in self.cluster.client_config.items()
               for arg in ("--kafka-config", f"{key}={value}")],
+            *[arg for item in self.opts.kafka_config for arg in ("--kafka-config", item)],
             *(["--labels-topic", self.labels] if self.supports("labels_topic") else []),
             *(["--drift-reports-topic", self.reports] if self.supports("drift_reports_topic")
               else []),

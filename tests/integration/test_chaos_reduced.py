@@ -22,8 +22,7 @@ from tests.chaos.stream import build_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-FAST_FAILOVER = ("--kafka-config", "session.timeout.ms=6000",
-                 "--kafka-config", "transaction.timeout.ms=10000")
+FAST_FAILOVER = ("session.timeout.ms=6000", "transaction.timeout.ms=10000")
 
 
 def test_sigkill_twice_and_poison_lose_nothing_and_duplicate_nothing(
@@ -31,18 +30,18 @@ def test_sigkill_twice_and_poison_lose_nothing_and_duplicate_nothing(
 ) -> None:
     cluster = Cluster(bootstrap_servers)
     opts = Options(events=5000, model_dir=model_dir, workdir=tmp_path, quick=True,
-                   batch_size=250)
+                   batch_size=250, kafka_config=FAST_FAILOVER)
     stream = build_stream(5000, seed=11, run_id="reduced", poison=True, duplicate_ids=20)
     run = Run(cluster, opts, "reduced", "exactly-once", stream, rate=None, exact=True)
     try:
         with run.running():
             run.start_stream()
             for point in ("in_transaction", "before_commit"):
-                proc = run.consumer(*FAST_FAILOVER, env={"CONSUMER_FAULT": f"{point}:kill@3"})
+                proc = run.consumer(env={"CONSUMER_FAULT": f"{point}:kill@3"})
                 code = proc.wait(timeout=120)
                 run.fault(f"kill at {point}")
                 assert code == -9, proc.log_text()[-3000:]
-            last = run.consumer(*FAST_FAILOVER)
+            last = run.consumer()
             run.drain([last], timeout=180)
             result = run.finish(timeout=120)
     finally:

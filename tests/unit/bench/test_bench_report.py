@@ -1,0 +1,62 @@
+"""The benchmark's record: checks, table, settings; no broker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.report import CHECKS, RESULT_KEYS, empty_record, evaluate, table, write
+from bench.settings import ALL_CASES, DEFAULT_CASES, BenchSettings
+
+
+def full_record() -> dict:
+    record = empty_record()
+    record.update(
+        model="hgb", model_version="hgb-x", ceiling_eps=60_000, e2e_eps=35_000,
+        e2e_at_least_once_eps=40_000, e2e_exactly_once_eps=35_000, drift_off_eps=37_000,
+        naive_eps=150.0, latency_ms={"p50": 20.0, "p95": 50.0, "p99": 120.0}, rss_mb=250.0,
+        startup_s=2.5,
+    )
+    return record
+
+
+def test_checks_pass_and_fail_on_their_targets() -> None:
+    checks = evaluate(full_record())
+    assert set(checks) == set(CHECKS)
+    assert checks["e2e_vs_ceiling"] == {"what": "e2e / ceiling", "target": ">= 0.5",
+                                        "value": 0.583, "pass": True}
+    assert checks["e2e_vs_naive"]["pass"] is True and checks["e2e_vs_naive"]["value"] == 233.333
+    assert checks["e2e_vs_drift_off"]["pass"] is True
+    assert checks["exactly_once_vs_at_least_once"]["value"] == 0.875
+    assert checks["latency_p99_ms"] == {"what": "latency p99 (ms)", "target": "< 100",
+                                        "value": 120.0, "pass": False}
+    assert checks["rss_mb"]["pass"] is True
+
+
+def test_checks_of_cases_not_run_are_not_applicable() -> None:
+    checks = evaluate(empty_record())
+    assert all(c["pass"] is None and c["value"] is None for c in checks.values())
+
+
+def test_the_table_and_the_json_hold_every_result(tmp_path) -> None:
+    record = full_record()
+    record["checks"] = evaluate(record)
+    text = table(record)
+    assert "35,000 ev/s" in text and "FAIL  latency p99" in text and "PASS  e2e / ceiling" in text
+    write(record, tmp_path / "out" / "latest.json")
+    assert set(RESULT_KEYS) <= set(json.loads((tmp_path / "out" / "latest.json").read_text()))
+
+
+def test_quick_plan_and_explicit_counts() -> None:
+    assert BenchSettings().plan().events == 200_000
+    quick = BenchSettings(quick=True)
+    assert quick.plan().events < 10_000 and quick.plan().repeats == 1
+    assert BenchSettings(quick=True, events=500).plan().events == 500
+    assert "scale" in ALL_CASES and "scale" not in DEFAULT_CASES
+
+
+def test_cases_are_checked_and_comma_separated() -> None:
+    assert BenchSettings(cases=["e2e,naive"]).cases == ["e2e", "naive"]
+    with pytest.raises(ValueError, match="unknown case"):
+        BenchSettings(cases=["e2e", "warp"])
