@@ -108,7 +108,14 @@ class AtLeastOnceSink(_ProducingSink):
         fault, n = self.fault, len(outputs) + len(dlq_records)
         if fault is not None:
             fault.at("before_produce", n)
-        self._produce_all(outputs, dlq_records)
+        try:
+            self._produce_all(outputs, dlq_records)
+        except KafkaException as exc:  # produce() itself refused (e.g. topic not authorised)
+            err = exc.args[0]
+            self.metrics.delivery_failures.inc()
+            if err.fatal():
+                raise FatalKafkaError(f"fatal producer error: {err}") from exc
+            raise DeliveryError(f"producing the batch failed ({err}): it is not committed") from exc
         if fault is not None:
             fault.at("in_transaction", n)
         remaining = self.producer.flush(TXN_TIMEOUT)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import CHECKS, RESULT_KEYS
+from bench.settings import DEFAULT_CASES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,7 +27,7 @@ def run_bench(args: list[str], bootstrap_servers: str, model_dir: Path, out: Pat
         cwd=REPO, env=env, capture_output=True, text=True, timeout=540, check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "e2e / ceiling" in done.stdout  # the table was printed
+    assert f"written to {out}" in done.stdout  # after the table
     return json.loads(out.read_text())
 
 
@@ -36,6 +37,7 @@ def test_quick_bench_writes_every_key(bootstrap_servers, model_dir, tmp_path) ->
          "--latency-rate", "500", "--latency-warmup", "0.5"],
         bootstrap_servers, model_dir, tmp_path / "latest.json",
     )
+    assert record["settings"]["cases"] == list(DEFAULT_CASES)
     for key in RESULT_KEYS:
         assert record[key] is not None, key
     assert set(record["latency_ms"]) == {"p50", "p95", "p99"}

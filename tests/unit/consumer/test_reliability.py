@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from consumer.budget import BatchBudget
 from consumer.clients import max_poll_interval, offsets_reader_config
-from consumer.delivery import ExactlyOnceSink
+from consumer.delivery import AtLeastOnceSink, ExactlyOnceSink
 from consumer.exceptions import DeliveryError, FatalKafkaError, KafkaConfigError
 from consumer.faults import ENV_VAR, FaultInjector
 from consumer.lag import LagMonitor
@@ -238,3 +238,45 @@ def test_a_transactional_call_that_ignores_its_timeout_is_fatal(
     finally:
         producer.release.set()
     assert time.monotonic() - started < 5
+
+
+class RefusingProducer:
+    """produce() raises at once, as librdkafka does for a topic it knows is not authorised."""
+
+    def __init__(self, fatal: bool = False) -> None:
+        self.fatal = fatal
+        self.flushed = False
+
+    def produce(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        raise KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                                        "Unable to produce message", fatal=self.fatal))
+
+    def poll(self, timeout: float = 0) -> int:
+        return 0
+
+    def flush(self, timeout: float = 0) -> int:
+        self.flushed = True
+        return 0
+
+
+class CommitRecorder:
+    def __init__(self) -> None:
+        self.commits: list[object] = []
+
+    def commit(self, offsets, asynchronous=True):  # noqa: ANN001
+        self.commits.append(offsets)
+        return offsets
+
+
+def test_at_least_once_turns_a_refused_produce_into_a_retried_batch() -> None:
+    registry = CollectorRegistry()
+    consumer = CommitRecorder()
+    sink = AtLeastOnceSink(RefusingProducer(), consumer, ConsumerMetrics(registry))  # type: ignore[arg-type]
+    with pytest.raises(DeliveryError, match="TOPIC_AUTHORIZATION_FAILED|not committed"):
+        sink.write_batch(RECORD, [], [TopicPartition("in", 0, 1)])
+    assert consumer.commits == []  # nothing committed past the unwritten prediction
+    assert registry.get_sample_value("diamond_delivery_failures_total") == 1
+    metrics = ConsumerMetrics(CollectorRegistry())
+    fatal = AtLeastOnceSink(RefusingProducer(fatal=True), consumer, metrics)  # type: ignore[arg-type]
+    with pytest.raises(FatalKafkaError):
+        fatal.write_batch(RECORD, [], [TopicPartition("in", 0, 1)])
