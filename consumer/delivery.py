@@ -122,8 +122,9 @@ class AtLeastOnceSink(_ProducingSink):
         if remaining or self._failures:
             raise DeliveryError(
                 f"{self._failures} of {len(outputs) + len(dlq_records)} output records failed "
-                f"and {remaining} were unacknowledged after {TXN_TIMEOUT:.0f} s "
-                f"(first error: {self._first_failure}): the batch is not committed"
+                f"and {remaining} were still unacknowledged (flush waits up to "
+                f"{TXN_TIMEOUT:.0f} s; first error: {self._first_failure}): the batch is not "
+                "committed"
             )
         if fault is not None:
             fault.at("before_commit", n)

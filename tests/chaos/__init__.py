@@ -8,7 +8,8 @@
     corpus     the poison corpus with the reason each item must get
     stream     the known input stream and its paced producer thread
     proc       `python -m consumer` as a child process; the /metrics scraper thread
-    cluster    a fresh restartable broker per scenario; admin helpers
+    cluster    a fresh restartable broker per scenario (optionally SASL + ACLs); admin helpers
+    reaper     kills what a run left behind if the run itself dies
 
 The consumer side of the fault injection is `consumer.faults` (CONSUMER_FAULT, off by default).
 `tests/integration/test_chaos_reduced.py` runs a reduced audit inside `make test`.

@@ -89,13 +89,8 @@ class Progress(threading.Thread):
                 if rss is not None:
                     self.rss.append((now, proc.name, rss))
 
-    def total_at(self, when: float) -> int:
-        before = [total for t, total in self.samples if t <= when]
-        return before[-1] if before else 0
-
-    def recovery(self, when: float) -> float | None:
-        """Seconds from `when` until the committed total first moved past its value then."""
-        base = self.total_at(when)
+    def recovery(self, when: float, base: int) -> float | None:
+        """Seconds from `when` until the committed total first moved past `base`."""
         for t, total in self.samples:
             if t > when and total > base:
                 return t - when
@@ -127,7 +122,7 @@ class Run:
         self.watch = MetricsWatch()
         self.progress = Progress(self)
         self.producer: StreamProducer | None = None
-        self.faults: list[tuple[str, float]] = []
+        self.faults: list[tuple[str, float, int]] = []  # kind, time, committed total then
         self.recoveries: list[float | None] = []
         self.result = Result(scenario, guarantee)
         self.sample_errors = 0
@@ -262,18 +257,19 @@ class Run:
         end = sum(self.cluster.end_offsets(self.input).values())
         return self.supervised_progress(proc, end - (self.committed_total() or 0), timeout)
 
-    def fault(self, kind: str, when: float | None = None) -> float:
-        """Record a fault; recovery is measured from it, or from `fault_over()` if called."""
-        when = time.monotonic() if when is None else when
-        self.faults.append((kind, when))
+    def fault(self, kind: str) -> float:
+        """Record a fault (call it once the fault is in place: after the kill). Recovery is the
+        time until the committed offsets move past their total now, or past their total when
+        `fault_over()` is called."""
+        when = time.monotonic()
+        self.faults.append((kind, when, self.committed_total() or 0))
         log.info("%s/%s: fault %d: %s", self.scenario, self.guarantee, len(self.faults), kind)
         return when
 
     def fault_over(self) -> None:
-        """The last fault ends now (the broker is back, the ACL is gone): recovery counts
-        from here."""
-        kind, _ = self.faults[-1]
-        self.faults[-1] = (kind, time.monotonic())
+        """The last fault ends now (the broker is back, the ACL is gone)."""
+        kind, _, _ = self.faults[-1]
+        self.faults[-1] = (kind, time.monotonic(), self.committed_total() or 0)
 
     # -- verdict -----------------------------------------------------------------------------
     def check(self, ok: bool, what: str) -> None:
@@ -301,9 +297,8 @@ class Run:
         # no progress after a fault that came when everything was already committed: nothing
         # to recover (0 s), not a failure
         self.recoveries = [
-            0.0 if (x := self.progress.recovery(t)) is None and self.progress.total_at(t) >= final
-            else x
-            for _, t in self.faults
+            0.0 if (x := self.progress.recovery(t, base)) is None and base >= final else x
+            for _, t, base in self.faults
         ]
         known = [x for x in self.recoveries if x is not None]
         r.recovery_s = round(max(known), 2) if known else None
@@ -311,7 +306,7 @@ class Run:
         r.restarts = len(self.restarts)
         r.seconds = round(time.monotonic() - self.started, 1)
         r.details.update({
-            "faults": [kind for kind, _ in self.faults],
+            "faults": [kind for kind, _, _ in self.faults],
             "recovery_each_s": [None if x is None else round(x, 2) for x in self.recoveries],
             "exit_codes": [p.returncode for p in self.procs],
             "supervisor_restarts": self.restarts, "progress_sample_errors": self.sample_errors,

@@ -44,8 +44,8 @@ def sigkill(run: Run) -> Result:
             # a moment that is random relative to the consumer's batch cycle
             run.wait_progress(rng.randint(200, 2000), alive=[proc])
             time.sleep(rng.uniform(0.0, 0.3))
-            run.fault("kill at a random moment")
             proc.kill()
+            run.fault("kill at a random moment")
     last = run.consumer()
     run.drain([last])
     return run.finish()
@@ -58,8 +58,8 @@ def sigterm(run: Run) -> Result:
         proc = run.consumer()
         run.wait_progress(rng.randint(200, 2000), alive=[proc])
         time.sleep(rng.uniform(0.0, 0.3))
-        run.fault("SIGTERM")
         code = proc.terminate()
+        run.fault("SIGTERM")
         run.check(code == 0, f"{proc.name} exited {code} after SIGTERM")
     last = run.consumer()
     run.drain([last])
@@ -80,8 +80,8 @@ def rebalance(run: Run) -> Result:
                        p.log_text() and p.served, 120, alive=[first, joined[-1]])
     for proc in joined:
         time.sleep(rng.uniform(1.0, 3.0))
-        run.fault("a consumer leaves")
         code = proc.terminate()
+        run.fault("a consumer leaves")
         run.check(code == 0, f"{proc.name} exited {code} after SIGTERM")
     run.drain([first])
     return run.finish()
@@ -191,9 +191,10 @@ def output_down(run: Run) -> Result:
                     proc.log_text():
                 reported_at, frozen = time.monotonic(), run.committed_total()
             if reported_at is not None and time.monotonic() - reported_at > 10:
-                moved = run.committed_total()
                 break
             time.sleep(0.5)
+        if reported_at is not None:
+            moved = run.committed_total()
     finally:
         run.cluster.deny_write(run.output, deny=False)
         run.fault_over()
