@@ -208,7 +208,6 @@ def wait_until(prom: LocalPrometheus, conditions: dict[str, str], timeout: float
 def test_every_dashboard_query_has_data_on_a_live_prometheus(
     dashboard, prometheus, produce_values, topics
 ) -> None:
-    started = time.monotonic()
     # Poison events only after a first scrape: increase()/rate() ignore a counter's first
     # sample, so dead letters counted before it would never show on the dead-letter panels.
     wait_until(prometheus, {"first scrape": 'up{job="diamond-consumer"} == 1'}, timeout=30)
@@ -239,4 +238,3 @@ def test_every_dashboard_query_has_data_on_a_live_prometheus(
     _, reasons = answer(prometheus, "sum by (reason) (increase(diamond_invalid_events_total[1m]))")
     assert {r["metric"]["reason"] for r in reasons if float(r["value"][1]) > 0} >= {
         "not_json", "not_object", "missing_field", "not_utf8"}
-    assert time.monotonic() - started < 75

@@ -5,7 +5,6 @@ under max.poll.interval.ms, the lag monitor's committed offsets read through a c
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -231,13 +230,12 @@ def test_a_transactional_call_that_ignores_its_timeout_is_fatal(
     monkeypatch.setattr("consumer.delivery.HANG_GRACE", 0.2)
     producer = HangingProducer()
     sink = ExactlyOnceSink(producer, GroupConsumer(), ConsumerMetrics(CollectorRegistry()))  # type: ignore[arg-type]
-    started = time.monotonic()
     try:
+        # the producer call never returns until released: raising at all proves the watchdog
         with pytest.raises(FatalKafkaError, match="has not returned after 0 s"):
             sink.write_batch(RECORD, [], [TopicPartition("in", 0, 1)])
     finally:
         producer.release.set()
-    assert time.monotonic() - started < 5
 
 
 class RefusingProducer:
