@@ -19,10 +19,15 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from common.kafka_config import client_config, redact
 from consumer.exceptions import BrokerUnavailableError, KafkaConfigError
+from consumer.ratelimit import RateLimitFilter
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
+# Every librdkafka client of the consumer logs here; while a broker is away each one logs a
+# failed reconnect per backoff, so the logger keeps 10 per client and facility a minute.
 kafka_log = logging.getLogger("consumer.librdkafka")
+kafka_log.addFilter(RateLimitFilter())
+
 
 def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
     base = {

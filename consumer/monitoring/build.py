@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from common.kafka_config import client_config
+from consumer.clients import kafka_log
 from consumer.monitoring.join import LabelJoin
 from consumer.monitoring.metrics import DriftMetrics
 from consumer.monitoring.observer import DriftObserver
@@ -19,7 +20,6 @@ from consumer.settings import ConsumerSettings
 from drift import ConceptDriftMonitor, DriftMonitor, ProfileError, ReferenceProfile
 
 log = logging.getLogger(__name__)
-kafka_log = logging.getLogger("consumer.librdkafka")
 
 CONCEPT_MIN_WINDOW = 100
 
