@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +28,7 @@ from demo.settings import (
     REPO_ROOT,
     DemoSettings,
 )
+from infra.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 
@@ -36,71 +36,33 @@ DROPPED_ENV_PREFIXES = ("CONSUMER_", "PRODUCER_", "DEMO_", "TRAIN_")
 GROUP_ID = "diamond-scorer-demo"
 
 
-class ManagedProcess:
-    """A child process with a name, a log file and a stop-by-pid that always ends it."""
+class ChildProcess(ManagedProcess):
+    """A `python -m ...` child of the demo with its own log file and environment."""
 
     def __init__(self, name: str, argv: Sequence[str], *, log_file: Path,
                  env: Mapping[str, str] | None = None, cwd: Path = REPO_ROOT) -> None:
-        self.name = name
+        super().__init__(name, log_file, tail_lines=15)
         self.argv = list(argv)
-        self.log_file = log_file
         self.env = dict(env) if env is not None else child_env()
         self.cwd = cwd
-        self._process: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
-        return f"ManagedProcess({self.name}, pid={self.pid}, returncode={self.returncode})"
+        return f"ChildProcess({self.name}, pid={self.pid}, returncode={self.returncode})"
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.poll() if self._process is not None else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> ManagedProcess:
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as out:
-            self._process = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)
-        log.info("started %s pid %d (log: %s)", self.name, self._process.pid, self.log_file)
-        return self
+    def start(self) -> None:
+        process = self._spawn(self.argv, cwd=self.cwd, env=self.env)
+        log.info("started %s pid %d (log: %s)", self.name, process.pid, self.log_file)
 
     def wait(self, timeout: float | None = None) -> int:
-        if self._process is None:
-            raise ProcessFailed(f"{self.name} was never started")
-        return self._process.wait(timeout=timeout)
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM, then SIGKILL after ``timeout`` s; returns the exit code (None: not run)."""
+        """Wait for the exit and return its code (raises subprocess.TimeoutExpired)."""
         process = self._process
         if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("%s pid %d ignored SIGTERM for %g s: sending SIGKILL",
-                            self.name, process.pid, timeout)
-                process.kill()
-                process.wait()
-            log.info("stopped %s pid %d (exit code %s)", self.name, process.pid,
-                     process.returncode)
-        return process.returncode
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+            if self._last_code is None:
+                raise ProcessFailed(f"{self.name} was never started")
+            return self._last_code
+        code = process.wait(timeout=timeout)
+        self._forget(process)
+        return code
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -111,7 +73,7 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def consumer_process(settings: DemoSettings, bootstrap: str, metrics_port: int,
-                     log_file: Path) -> ManagedProcess:
+                     log_file: Path) -> ChildProcess:
     """`python -m consumer` on the demo topics, with a small drift window for a short story.
 
     Settings go through CONSUMER_* variables: a variable the consumer does not know is ignored,
@@ -135,12 +97,12 @@ def consumer_process(settings: DemoSettings, bootstrap: str, metrics_port: int,
         "CONSUMER_CONCEPT_RATIO_THRESHOLD": f"{settings.concept_ratio_threshold:g}",
         "CONSUMER_CREATE_TOPICS": "false",
     })
-    return ManagedProcess("consumer", [sys.executable, "-m", "consumer"], log_file=log_file,
+    return ChildProcess("consumer", [sys.executable, "-m", "consumer"], log_file=log_file,
                           env=env)
 
 
 def producer_process(settings: DemoSettings, bootstrap: str, *, scenario: str, run_id: str,
-                     seed: int, labels: bool, log_file: Path) -> ManagedProcess:
+                     seed: int, labels: bool, log_file: Path) -> ChildProcess:
     argv = [
         sys.executable, "-m", "producer", "--bootstrap-servers", bootstrap,
         "--topic", EVENTS_TOPIC, "--scenario", scenario, "--rate", f"{settings.rate:g}",
@@ -150,7 +112,7 @@ def producer_process(settings: DemoSettings, bootstrap: str, *, scenario: str, r
     if labels:
         argv += ["--labels", "--labels-topic", LABELS_TOPIC,
                  "--label-delay", f"{settings.label_delay:g}"]
-    return ManagedProcess(f"producer[{scenario}]", argv, log_file=log_file)
+    return ChildProcess(f"producer[{scenario}]", argv, log_file=log_file)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from demo.exceptions import ProcessFailed, SetupError
-from demo.processes import ManagedProcess, consumer_process
+from demo.processes import ChildProcess, consumer_process
 from demo.settings import DemoSettings
 from infra.kafka import free_ports
 from infra.kafka.net import port_is_free
@@ -57,7 +57,7 @@ def http_status(url: str, timeout: float = 1.0) -> int | None:
         return None
 
 
-def start_consumer(settings: DemoSettings, bootstrap: str, port: int) -> ManagedProcess:
+def start_consumer(settings: DemoSettings, bootstrap: str, port: int) -> ChildProcess:
     """`python -m consumer` on ``port``; returns once /readyz answers 200."""
     process = consumer_process(settings, bootstrap, port, settings.logs_dir / "consumer.log")
     process.start()

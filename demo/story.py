@@ -24,7 +24,7 @@ from demo import kafka_io
 from demo.exceptions import Interrupted, ProcessFailed
 from demo.live_view import LiveView, ViewState
 from demo.metrics_reader import ConsumerStatus, MetricsReader
-from demo.processes import GROUP_ID, ManagedProcess, deferred_signals, producer_process
+from demo.processes import GROUP_ID, ChildProcess, deferred_signals, producer_process
 from demo.services import CONSUMER_PORT, preferred_port, start_consumer, start_prometheus
 from demo.settings import DRIFT_REPORTS_TOPIC, EVENTS_TOPIC, LABELS_TOPIC, TOPICS, DemoSettings
 from demo.summary import PhaseRun, Record
@@ -117,7 +117,7 @@ class Story:
 
     # -- the phases ------------------------------------------------------------------------
 
-    def _story(self, stack: ExitStack, consumer: ManagedProcess) -> None:
+    def _story(self, stack: ExitStack, consumer: ChildProcess) -> None:
         s, r = self.settings, self.result
         events = kafka_io.TopicProbe(r.bootstrap_servers, EVENTS_TOPIC, s.partitions)
         labels = kafka_io.TopicProbe(r.bootstrap_servers, LABELS_TOPIC, s.partitions)
@@ -157,7 +157,7 @@ class Story:
             metrics_url=self.result.metrics_url, prometheus_url=self.result.prometheus_url,
             status=self.reader.last, concept_threshold=self.settings.concept_ratio_threshold)
 
-    def _check(self, consumer: ManagedProcess) -> None:
+    def _check(self, consumer: ChildProcess) -> None:
         if not consumer.is_running:
             raise ProcessFailed(f"the consumer died (exit code {consumer.returncode}); "
                                 f"log: {consumer.log_file}\n{consumer.log_tail()}")
@@ -167,8 +167,8 @@ class Story:
             self.result.prometheus_url = None
             self.prometheus = None
 
-    def _watch_phase(self, index: int, plan: PhasePlan, producer: ManagedProcess,
-                     consumer: ManagedProcess, events: kafka_io.TopicProbe,
+    def _watch_phase(self, index: int, plan: PhasePlan, producer: ChildProcess,
+                     consumer: ChildProcess, events: kafka_io.TopicProbe,
                      before: int) -> None:
         assert self.reader is not None
         onset: float | None = None
@@ -188,7 +188,7 @@ class Story:
             except subprocess.TimeoutExpired:
                 pass
 
-    def _drain(self, consumer: ManagedProcess, produced: int) -> None:
+    def _drain(self, consumer: ChildProcess, produced: int) -> None:
         """Wait until every event is consumed, then for one more drift evaluation."""
         assert self.reader is not None
         s = self.settings

@@ -14,17 +14,11 @@ to do; a second part, when present, is the tail of the relevant log (``detail``)
 
 from __future__ import annotations
 
+from infra.process import InfraError
 
-class BrokerError(Exception):
-    """Root of the launcher errors."""
 
-    def __init__(self, message: str, *, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"{self.message}\n{self.detail}" if self.detail else self.message
+class BrokerError(InfraError):
+    """Root of the launcher errors (``message``, and the log tail in ``detail``)."""
 
 
 class BrokerToolMissing(BrokerError):

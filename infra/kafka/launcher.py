@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -32,6 +30,7 @@ from infra.kafka.jars import JAVA_HINT, KAFKA_JAR_GLOB, find_tool, kafka_jar
 from infra.kafka.net import port_accepts, port_is_free
 from infra.kafka.properties import broker_properties, render_properties
 from infra.kafka.settings import LOG4J2_CONFIG
+from infra.process import ManagedProcess
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def probe_metadata(bootstrap_servers: str, timeout: float = 5.0) -> bool:
         return False
 
 
-class LocalBroker:
+class LocalBroker(ManagedProcess):
     """A single-node Kafka broker process on loopback; nothing happens until ``start()``."""
 
     def __init__(
@@ -81,17 +80,15 @@ class LocalBroker:
         if port == controller_port:
             raise ValueError(f"port and controller_port are both {port}: they must differ")
         self.data_dir = Path(data_dir).absolute()
+        super().__init__("Kafka broker", Path(log_file).absolute() if log_file is not None
+                         else self.data_dir / "broker.log", tail_lines=LOG_TAIL_LINES)
         self.libs_dir = Path(libs_dir).absolute()
         self.host = host
         self.port = port
         self.controller_port = controller_port
         self.heap = heap
-        self.log_file = (Path(log_file).absolute() if log_file is not None
-                         else self.data_dir / "broker.log")
         self.java = java
         self.properties = dict(properties or {})
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_offset = 0
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.is_running else "stopped"
@@ -102,14 +99,6 @@ class LocalBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     @property
     def properties_file(self) -> Path:
@@ -154,7 +143,7 @@ class LocalBroker:
         self.properties_file.write_text(render_properties(self.server_properties()),
                                         encoding="latin-1")
         self._format_storage(java)
-        self._process = process = self._launch(java)
+        process = self._launch(java)
         logger.info("started Kafka broker pid %d for %s (log: %s)",
                     process.pid, self.bootstrap_servers, self.log_file)
 
@@ -169,7 +158,7 @@ class LocalBroker:
             if remaining <= 0:
                 raise BrokerNotReady(
                     f"the broker at {self.bootstrap_servers} did not answer a metadata request "
-                    f"within {timeout:g} s (log: {self.log_file})", detail=self._log_tail())
+                    f"within {timeout:g} s (log: {self.log_file})", detail=self.log_tail())
             if not port_accepts(self.host, self.port, timeout=min(remaining, 0.5)):
                 time.sleep(0.1)
                 continue
@@ -186,53 +175,11 @@ class LocalBroker:
             except KafkaException:
                 time.sleep(0.2)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM (controlled shutdown), SIGKILL after ``timeout`` seconds; waits for exit."""
-        process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                logger.warning("broker pid %d ignored SIGTERM for %g s: sending SIGKILL",
-                               process.pid, timeout)
-                process.kill()
-                process.wait()
-            logger.info("stopped Kafka broker pid %d in %.1f s", process.pid,
-                        time.monotonic() - started)
-        self._process = None
-
-    def kill(self) -> None:
-        """SIGKILL the broker (a crash, for fault-injection tests); waits for exit."""
-        process = self._process
-        if process is None:
-            return
-        process.kill()
-        process.wait()
-        logger.info("killed Kafka broker pid %d", process.pid)
-        self._process = None
-
     def restart(self, timeout: float = 60.0) -> None:
         """Stop (gracefully), start again on the same data dir and wait until ready."""
         self.stop()
         self.start()
         self.wait_ready(timeout)
-
-    def __enter__(self) -> LocalBroker:
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -257,38 +204,19 @@ class LocalBroker:
 
     def _launch(self, java: str) -> subprocess.Popen[bytes]:
         """Run the broker JVM in its own session, appending its output to ``log_file``."""
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         if self.log_file.exists() and self.log_file.stat().st_size > LOG_ROTATE_BYTES:
             self.log_file.replace(self.log_file.with_name(self.log_file.name + ".1"))
-        with self.log_file.open("ab") as log:
-            log.write(f"---- infra.kafka: starting broker at {time.strftime('%F %T')} ----\n"
-                      .encode())
-            log.flush()
-            self._log_offset = log.tell()
-            try:
-                return subprocess.Popen(
-                    self.java_command(java, "kafka.Kafka", str(self.properties_file)),
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    cwd=self.data_dir, start_new_session=True)
-            except OSError as exc:
-                raise BrokerStartError(f"could not run {java}: {exc}") from exc
+        try:
+            return self._spawn(self.java_command(java, "kafka.Kafka", str(self.properties_file)),
+                               cwd=self.data_dir, banner="infra.kafka: starting broker")
+        except OSError as exc:
+            raise BrokerStartError(f"could not run {java}: {exc}") from exc
 
     def _raise_if_exited(self) -> None:
-        process = self._process
-        if process is None:
+        if self._process is None:
             raise BrokerStartError(f"{self!r} was not started: call start() first")
-        code = process.poll()
+        code = self._exited()
         if code is not None:
-            self._process = None
             raise BrokerStartError(
                 f"the Kafka broker for {self.bootstrap_servers} exited with code {code} "
-                f"during startup (log: {self.log_file})", detail=self._log_tail())
-
-    def _log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        try:
-            with self.log_file.open("rb") as log:
-                log.seek(self._log_offset)
-                text = log.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+                f"during startup (log: {self.log_file})", detail=self.log_tail())

@@ -12,17 +12,11 @@ The message names the offending value and what to do; ``detail`` holds the log t
 
 from __future__ import annotations
 
+from infra.process import InfraError
 
-class PrometheusError(Exception):
-    """Root of the runner errors."""
 
-    def __init__(self, message: str, *, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"{self.message}\n{self.detail}" if self.detail else self.message
+class PrometheusError(InfraError):
+    """Root of the runner errors (``message``, and the log tail in ``detail``)."""
 
 
 class PrometheusNotFound(PrometheusError):

@@ -21,18 +21,16 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import signal
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from infra.kafka.net import port_is_free
+from infra.process import ManagedProcess
 from infra.prometheus.exceptions import (
     PrometheusError,
     PrometheusNotFound,
@@ -47,7 +45,6 @@ ALERTS_FILE = PROMETHEUS_DIR / "alerts.yml"
 JOB_NAME = "diamond-consumer"
 EXTERNAL_LABELS = {"project": "diamond-monitor"}
 INSTALL_HINT = "install it with `make prometheus-bin` (Debian package prometheus)"
-LOG_TAIL_LINES = 30
 
 
 def find_prometheus(binary: str = "prometheus") -> str | None:
@@ -63,7 +60,7 @@ def duration(seconds: float) -> str:
     return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
-class LocalPrometheus:
+class LocalPrometheus(ManagedProcess):
     """One Prometheus process on loopback; nothing happens until ``start()``."""
 
     def __init__(
@@ -94,9 +91,8 @@ class LocalPrometheus:
         self.rule_files = [Path(f).absolute() for f in rule_files]
         self.job_name = job_name
         self.binary = binary
-        self.log_file = (Path(log_file).absolute() if log_file is not None
-                         else self.data_dir / "prometheus.log")
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__("Prometheus", Path(log_file).absolute() if log_file is not None
+                         else self.data_dir / "prometheus.log", tail_lines=30)
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.is_running else "stopped"
@@ -105,14 +101,6 @@ class LocalPrometheus:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     @property
     def config_file(self) -> Path:
@@ -162,28 +150,22 @@ class LocalPrometheus:
                 f"port {self.port} on {self.host} is already in use: choose another port")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(json.dumps(self.render_config(), indent=2) + "\n")
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
-            try:
-                self._process = subprocess.Popen(
-                    self.command(binary), stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, cwd=self.data_dir, start_new_session=True)
-            except OSError as exc:
-                raise PrometheusStartError(f"could not run {binary}: {exc}") from exc
+        try:
+            process = self._spawn(self.command(binary), cwd=self.data_dir)
+        except OSError as exc:
+            raise PrometheusStartError(f"could not run {binary}: {exc}") from exc
         logger.info("started Prometheus pid %d on %s scraping %s every %s (log: %s)",
-                    self._process.pid, self.url, ", ".join(self.targets),
+                    process.pid, self.url, ", ".join(self.targets),
                     duration(self.scrape_interval), self.log_file)
 
     def wait_ready(self, timeout: float = 30.0) -> float:
         """Block until ``/-/ready`` answers 200; return the seconds waited."""
         started = time.monotonic()
         while True:
-            process = self._process
-            if process is None:
+            if self._process is None:
                 raise PrometheusStartError(f"{self!r} was not started: call start() first")
-            code = process.poll()
+            code = self._exited()
             if code is not None:
-                self._process = None
                 raise PrometheusStartError(
                     f"Prometheus for {self.url} exited with code {code} during startup "
                     f"(log: {self.log_file})", detail=self.log_tail())
@@ -196,34 +178,6 @@ class LocalPrometheus:
                     f"Prometheus at {self.url} was not ready within {timeout:g} s "
                     f"(log: {self.log_file})", detail=self.log_tail())
             time.sleep(0.1)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the process started here, SIGKILL after ``timeout`` s; waits for exit."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            logger.warning("Prometheus pid %d ignored SIGTERM for %g s: sending SIGKILL",
-                           process.pid, timeout)
-            process.kill()
-            process.wait()
-        logger.info("stopped Prometheus pid %d", process.pid)
-
-    def __enter__(self) -> LocalPrometheus:
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # -- HTTP API --------------------------------------------------------------------------
 
@@ -245,13 +199,6 @@ class LocalPrometheus:
     def query(self, expr: str, timeout: float = 10.0) -> dict[str, Any]:
         """An instant query: the decoded answer (``status``, ``data`` or ``error``)."""
         return self.api("query", timeout=timeout, query=expr)
-
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
     def _get_status(self, path: str) -> int | None:
         try:
