@@ -68,7 +68,7 @@ demo: setup $(MODEL) ## Run the main job: broker, consumer, producer story, live
 bench: setup $(MODEL) ## Benchmarks on the real local broker; writes bench/results/latest.json
 	$(PY) -m bench
 
-chaos: setup $(MODEL) ## Fault-injection runs; writes tests/chaos/results/latest.json
+chaos: setup $(MODEL) ## Fault-injection runs (about 40 min); writes tests/chaos/results/latest.json
 	$(PY) -m tests.chaos
 
 clean: ## Remove caches, artifacts and outputs (keeps .venv and broker jars)
