@@ -191,3 +191,11 @@ def test_an_unknown_librdkafka_property_is_a_clear_error() -> None:
     settings = ConsumerSettings(kafka_config={"no.such.property": "1"})  # type: ignore[dict-item]
     with pytest.raises(KafkaConfigError, match="no.such.property"):
         build_consumer(settings)
+
+
+def test_transactions_retry_sooner_unless_the_user_says_otherwise() -> None:
+    # back-to-back transactions wait retry.backoff.ms after CONCURRENT_TRANSACTIONS (KAFKA-5477)
+    assert producer_config(ConsumerSettings())["retry.backoff.ms"] == 20
+    assert "retry.backoff.ms" not in producer_config(ConsumerSettings(guarantee="at-least-once"))
+    tuned = ConsumerSettings(kafka_config={"retry.backoff.ms": "50"})  # type: ignore[dict-item]
+    assert producer_config(tuned)["retry.backoff.ms"] == "50"
