@@ -29,6 +29,11 @@ kafka_log = logging.getLogger("consumer.librdkafka")
 kafka_log.addFilter(RateLimitFilter())
 
 
+def instance_id() -> str:
+    """This consumer process: host name and pid (client ids, the drift-report key)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
     base = {
         "group.id": settings.group_id,
@@ -37,7 +42,7 @@ def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
-        "client.id": f"diamond-scorer-{socket.gethostname()}-{os.getpid()}",
+        "client.id": f"diamond-scorer-{instance_id()}",
         "logger": kafka_log,
         **callbacks,
     }
@@ -46,7 +51,7 @@ def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
 
 def transactional_id(settings: ConsumerSettings) -> str:
     """prefix + group + a per-process unique suffix (KIP-447: fencing is by consumer group)."""
-    suffix = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    suffix = f"{instance_id()}-{uuid.uuid4().hex[:8]}"
     return f"{settings.transactional_id_prefix}.{settings.group_id}.{suffix}"
 
 
@@ -57,7 +62,7 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "linger.ms": 5,
         "compression.type": "lz4",
         "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
-        "client.id": f"diamond-scorer-{socket.gethostname()}-{os.getpid()}",
+        "client.id": f"diamond-scorer-{instance_id()}",
         "logger": kafka_log,
         **callbacks,
     }
@@ -80,7 +85,7 @@ def offsets_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "isolation.level": "read_uncommitted",
-        "client.id": f"diamond-scorer-lag-{socket.gethostname()}-{os.getpid()}",
+        "client.id": f"diamond-scorer-lag-{instance_id()}",
         "logger": kafka_log,
     }
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)

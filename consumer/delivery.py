@@ -188,17 +188,11 @@ class ExactlyOnceSink(_ProducingSink):
 
     def _abort(self, cause: KafkaError) -> None:
         log.error("aborting the transaction after: %s", cause)
-        for attempt in range(1, RETRIABLE_ATTEMPTS + 1):
-            try:
-                _watched(self.producer.abort_transaction)(TXN_TIMEOUT)
-                break
-            except KafkaException as exc:
-                err = exc.args[0]
-                # A timed-out abort is retriable ("retry call to resume"): it is still running.
-                if attempt < RETRIABLE_ATTEMPTS and err.retriable() and not err.fatal():
-                    log.warning("abort_transaction: retriable error (attempt %d): %s", attempt, err)
-                    continue
-                raise FatalKafkaError(f"abort_transaction failed after {cause}: {exc}") from exc
+        try:
+            # a timed-out abort is retriable ("retry call to resume"): it is still running
+            _retrying(_watched(self.producer.abort_transaction), TXN_TIMEOUT)
+        except KafkaException as exc:
+            raise FatalKafkaError(f"abort_transaction failed after {cause}: {exc}") from exc
         self.metrics.transactions_aborted.inc()
 
 
@@ -242,7 +236,8 @@ def _retrying(call: Callable[..., T], *args: Any) -> T:
             return call(*args)
         except KafkaException as exc:
             err = exc.args[0]
-            if attempt == RETRIABLE_ATTEMPTS or not err.retriable() or err.txn_requires_abort():
+            if (attempt == RETRIABLE_ATTEMPTS or not err.retriable() or err.txn_requires_abort()
+                    or err.fatal()):
                 raise
             log.warning("%s: retriable error (attempt %d): %s", call.__name__, attempt, err)
     raise AssertionError("unreachable")

@@ -71,9 +71,5 @@ def notify(
     metrics: ConsumerMetrics,
 ) -> None:
     for observer in observers:
-        try:
-            observer.on_batch(features, predictions, meta)
-        except Exception:
-            name = type(observer).__name__
-            metrics.observer_errors.labels(observer=name).inc()
-            log.exception("observer %s failed on a batch of %d events", name, len(meta))
+        call_safely(observer.on_batch, type(observer).__name__, metrics, features, predictions,
+                    meta)

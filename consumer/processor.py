@@ -63,7 +63,8 @@ class BatchProcessor:
         self.consumer = consumer
         self.metrics = metrics
         self.lag = lag
-        self.observers = list(observers)
+        # the monitor sees batches like any observer, after the others
+        self.observers = [*observers, *([monitor] if monitor is not None else [])]
         self.monitor = monitor
         self.labels_topic = monitor.labels_topic if monitor is not None else None
         self.labels_paused = False
@@ -114,13 +115,10 @@ class BatchProcessor:
             notify(self.observers, batch.features, predictions, batch.meta, m)
         if self.monitor is not None:
             name = type(self.monitor).__name__
-            if len(batch):
-                call_safely(self.monitor.on_batch, name, m, batch.features, predictions, batch.meta)
             if labels:
                 call_safely(self.monitor.on_labels, name, m, labels)
             call_safely(self.monitor.after_batch, name, m)
-            if self.labels_topic is not None:
-                self.pace_labels(self.monitor.pause_labels)
+            self._pace_labels()
         return BatchResult(len(inputs), len(outputs), len(dlq), committed)
 
     def idle(self) -> None:
@@ -128,11 +126,14 @@ class BatchProcessor:
         if self.monitor is None:
             return
         call_safely(self.monitor.on_idle, type(self.monitor).__name__, self.metrics)
-        if self.labels_topic is not None:
-            self.pace_labels(self.monitor.pause_labels)
+        self._pace_labels()
 
-    def pace_labels(self, pause: bool) -> None:
-        """Pause (again: a rebalance resumes) or resume the assigned labels partitions."""
+    def _pace_labels(self) -> None:
+        """Pause (again: a rebalance resumes) or resume the assigned labels partitions, as the
+        monitor asks."""
+        if self.monitor is None or self.labels_topic is None:
+            return
+        pause = self.monitor.pause_labels
         if not (pause or self.labels_paused):
             return
         try:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from common.kafka_config import client_config
-from consumer.clients import kafka_log
+from consumer.clients import instance_id, kafka_log
 from consumer.monitoring.join import LabelJoin
 from consumer.monitoring.metrics import DriftMetrics
 from consumer.monitoring.observer import DriftObserver
@@ -22,11 +20,6 @@ from drift import ConceptDriftMonitor, DriftMonitor, ProfileError, ReferenceProf
 log = logging.getLogger(__name__)
 
 CONCEPT_MIN_WINDOW = 100
-
-
-def instance_id() -> str:
-    """This consumer process: host name and pid (the drift-report key)."""
-    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def report_producer_config(settings: ConsumerSettings, instance: str) -> dict[str, Any]:
@@ -76,10 +69,11 @@ def build_drift_observer(
             report_producer_config(settings, instance), settings.drift_reports_topic, instance,
             metrics.report_failures.inc,
         )
+    labels_topic = settings.labels_topic if join is not None else None
     log.info(
         "drift monitoring: window %d rows, evaluated every %g s or %d events; labels %s; "
         "reports to %s", monitor.window_size, settings.drift_eval_interval,
-        settings.drift_eval_every, settings.labels_topic if join is not None else "off",
+        settings.drift_eval_every, labels_topic or "off",
         settings.drift_reports_topic or "nowhere",
     )
     return DriftObserver(
@@ -87,7 +81,7 @@ def build_drift_observer(
         eval_every=settings.drift_eval_every, max_share=settings.drift_eval_max_share,
         headroom=settings.batch_size,
         concept=concept, join=join,
-        labels_topic=settings.labels_topic if join is not None else None, publisher=publisher,
+        labels_topic=labels_topic, publisher=publisher,
         model_version=str(getattr(model, "version", "")), group_id=settings.group_id,
         instance=instance,
     )
