@@ -38,7 +38,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -58,6 +58,9 @@ class LabelCounts:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+LABEL_OUTCOMES = tuple(f.name for f in fields(LabelCounts))
 
 
 @dataclass

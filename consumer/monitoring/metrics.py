@@ -26,9 +26,6 @@ from drift import ConceptReport, DriftReport, FeatureDrift
 
 NAN = float("nan")
 EVALUATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-LABEL_OUTCOMES = ("received", "matched", "unmatched", "late", "invalid")
-
-
 def _value(x: float | None) -> float:
     return NAN if x is None or not math.isfinite(x) else float(x)
 

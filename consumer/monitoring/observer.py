@@ -116,7 +116,6 @@ class DriftObserver:
         self._invalid_log = RateLimitedLog(log)
         self._pause_labels = False
         metrics.window_size.set(monitor.window_size)
-        metrics.window_fill.set(monitor.window_fill)
         metrics.set_report(monitor.evaluate())  # empty window: NaN statistics, nothing flagged
         reference = concept.reference.mae if concept is not None else None
         metrics.set_concept(None, reference)
@@ -165,12 +164,11 @@ class DriftObserver:
 
     def after_batch(self) -> None:
         if self.join is not None:
+            # taken even without a concept monitor, or the matched pairs would pile up
             y_true, y_pred = self.join.take_matched()
             if self.concept is not None and y_true.size:
                 self.concept.update(y_true, y_pred)
-            self.join.expire()
-            self._sync_label_metrics()
-        self.maybe_evaluate()
+        self.on_idle()
 
     def on_idle(self) -> None:
         if self.join is not None:
@@ -224,7 +222,6 @@ class DriftObserver:
         m.set_report(report)
         if concept is not None:
             m.set_concept(concept)
-        m.window_fill.set(self.monitor.window_fill)
         m.last_evaluation.set(evaluated_at)
         m.evaluations.inc()
         counts = self.join.counts if self.join is not None else LabelCounts()

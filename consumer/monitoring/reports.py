@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from consumer.monitoring.join import LABEL_OUTCOMES
 from consumer.ratelimit import RateLimitedLog
 from drift import ConceptReport, DriftReport
 
@@ -54,8 +55,7 @@ def report_record(
         "n_seen": n_seen,
         "data": data.to_dict(),
         "concept": None if concept is None else concept.to_dict(),
-        "labels": {k: int(labels.get(k, 0)) for k in
-                   ("received", "matched", "unmatched", "late", "invalid")},
+        "labels": {k: int(labels.get(k, 0)) for k in LABEL_OUTCOMES},
     }
 
 
