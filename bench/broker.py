@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka.jars import kafka_jar
 
 log = logging.getLogger(__name__)
 
@@ -40,5 +41,5 @@ def bench_broker(bootstrap_servers: str | None = None) -> Iterator[tuple[str, st
 
 
 def kafka_version(libs_dir: Path) -> str | None:
-    jars = sorted(libs_dir.glob("kafka_2.13-*.jar"))
-    return jars[0].stem.removeprefix("kafka_2.13-") if jars else None
+    jar = kafka_jar(libs_dir)
+    return jar.stem.removeprefix("kafka_2.13-") if jar else None

@@ -131,10 +131,7 @@ def naive(bootstrap_servers: str, topic: str, output_topic: str, group_id: str,
 
     `threads` caps OpenMP/BLAS like the consumer's `Scorer` (None: no cap; a one-row predict
     then waits on idle OpenMP threads competing with the broker, ~10x slower on 2 cores)."""
-    if threads is None:
-        return _naive(bootstrap_servers, topic, output_topic, group_id, model, events,
-                      max_event_bytes)
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=threads):  # limits=None changes nothing
         return _naive(bootstrap_servers, topic, output_topic, group_id, model, events,
                       max_event_bytes)
 

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from infra.kafka.daemon import pid_alive
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -30,16 +32,6 @@ def start(workdir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "tests.chaos.reaper", str(os.getpid()),
                              str(workdir)], cwd=Path(__file__).resolve().parents[2],
                             start_new_session=True, stdin=subprocess.DEVNULL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _reap(marker: str) -> list[int]:
@@ -62,7 +54,7 @@ def _reap(marker: str) -> list[int]:
 
 def main(argv: list[str]) -> int:
     parent, workdir = int(argv[0]), argv[1]
-    while _alive(parent):
+    while pid_alive(parent):
         time.sleep(1.0)
     killed = _reap(workdir)
     if killed:
