@@ -1,0 +1,66 @@
+"""Dead letters: one record per event that cannot be scored, on the dead-letter topic.
+
+The record keeps the original key and value bytes and says why in its headers (UTF-8 text):
+
+=====================  =====================================================================
+header                 value
+=====================  =====================================================================
+dlq.reason             one of `common.contracts.events.REASONS`
+dlq.error              what was wrong, in words (at most `DLQ_ERROR_MAX_CHARS` characters)
+dlq.source.topic       where the event was read: topic, partition and offset
+dlq.source.partition
+dlq.source.offset
+dlq.consumer.group     the consumer group that refused it
+dlq.failed_at          when, in epoch milliseconds
+dlq.truncated          ``true``, only when the value was cut to `DLQ_MAX_VALUE_BYTES`
+dlq.original.size      the value's size in bytes before the cut (with ``dlq.truncated``)
+=====================  =====================================================================
+
+A value above `DLQ_MAX_VALUE_BYTES` is cut, so one huge event can never block its partition.
+"""
+
+from __future__ import annotations
+
+REASON_HEADER = "dlq.reason"
+ERROR_HEADER = "dlq.error"
+SOURCE_TOPIC_HEADER = "dlq.source.topic"
+SOURCE_PARTITION_HEADER = "dlq.source.partition"
+SOURCE_OFFSET_HEADER = "dlq.source.offset"
+CONSUMER_GROUP_HEADER = "dlq.consumer.group"
+FAILED_AT_HEADER = "dlq.failed_at"
+TRUNCATED_HEADER = "dlq.truncated"
+ORIGINAL_SIZE_HEADER = "dlq.original.size"
+
+DLQ_ERROR_MAX_CHARS = 500
+DLQ_MAX_VALUE_BYTES = 900_000  # under librdkafka's default message.max.bytes (1 MB) + headers
+
+Headers = list[tuple[str, str | bytes | None]]
+
+
+def dead_letter(
+    value: bytes | None,
+    *,
+    reason: str,
+    error: str,
+    source_topic: str | None,
+    source_partition: int | None,
+    source_offset: int | None,
+    group_id: str,
+    failed_at_ms: int,
+) -> tuple[bytes | None, Headers]:
+    """The value (cut when too large) and headers of the dead letter of `value`."""
+    headers: Headers = [
+        (REASON_HEADER, reason.encode()),
+        (ERROR_HEADER, error[:DLQ_ERROR_MAX_CHARS].encode("utf-8", "replace")),
+        (SOURCE_TOPIC_HEADER, str(source_topic).encode()),
+        (SOURCE_PARTITION_HEADER, str(source_partition).encode()),
+        (SOURCE_OFFSET_HEADER, str(source_offset).encode()),
+        (CONSUMER_GROUP_HEADER, group_id.encode()),
+        (FAILED_AT_HEADER, str(failed_at_ms).encode()),
+    ]
+    if value is not None and len(value) > DLQ_MAX_VALUE_BYTES:
+        headers.append((TRUNCATED_HEADER, b"true"))
+        headers.append((ORIGINAL_SIZE_HEADER, str(len(value)).encode()))
+        value = value[:DLQ_MAX_VALUE_BYTES]
+    return value, headers
+
