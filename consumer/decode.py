@@ -13,13 +13,14 @@ from typing import Any
 
 import orjson
 
+from common.contracts.events import REASONS
 from model.exceptions import EventValidationError
-from model.schema import REASONS, DiamondEvent, validate_event
+from model.schema import DiamondEvent, validate_event
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """Why one event cannot be scored: `reason` is one of `model.schema.REASONS`."""
+    """Why one event cannot be scored: `reason` is one of `common.contracts.events.REASONS`."""
 
     reason: str
     error: str

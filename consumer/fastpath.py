@@ -22,21 +22,23 @@ from typing import Any
 import numpy as np
 import orjson
 
+from common.contracts.events import (
+    EVENT_FIELDS,
+    MAX_EVENT_ID_LENGTH,
+    MAX_EVENT_TIME_MS,
+    MIN_EVENT_TIME_MS,
+    NUMERIC_BOUNDS,
+)
 from consumer.decode import Rejected, decode_event
 from model.features import CATEGORICAL_FEATURES, CATEGORIES, NUMERIC_FEATURES
-from model.schema import _MAX_EVENT_TIME_MS as MAX_EVENT_TIME_MS
-from model.schema import _MIN_EVENT_TIME_MS as MIN_EVENT_TIME_MS
-from model.schema import MAX_EVENT_ID_LENGTH, DiamondEvent
 
-FIELDS: tuple[str, ...] = tuple(DiamondEvent.model_fields)
+FIELDS = EVENT_FIELDS
 _KEYS = frozenset(FIELDS)
 _GET_FIELDS = itemgetter(*FIELDS)
 _ALLOWED = {name: frozenset(CATEGORIES[name]) for name in CATEGORICAL_FEATURES}
-# (lower bound exclusive, upper bound inclusive) of the numeric fields, read from the schema.
-_BOUNDS: dict[str, tuple[float, float]] = {}
-for _name in NUMERIC_FEATURES:
-    _meta = {type(m).__name__: m for m in DiamondEvent.model_fields[_name].metadata}
-    _BOUNDS[_name] = (float(_meta["Gt"].gt), float(_meta["Le"].le))
+# (lower bound exclusive, upper bound inclusive) of the numeric fields, as floats.
+_BOUNDS = {name: (float(NUMERIC_BOUNDS[name][0]), float(NUMERIC_BOUNDS[name][1]))
+           for name in NUMERIC_FEATURES}
 # Any valid event: it stands in for the rows that are not objects of the right shape, so the
 # columns stay aligned with the batch; those rows are marked invalid from the start.
 _FILLER: dict[str, Any] = {

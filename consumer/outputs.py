@@ -1,16 +1,9 @@
 """Output records: one prediction per valid event, one dead-letter record per invalid event.
 
-Prediction (topic `output_topic`, key = the input key), JSON::
-
-    {"event_id": "e-42", "predicted_price": 512.3, "model_version": "hgb-0123456789ab",
-     "event_time": 1767225600000, "scored_at": 1767225600123,
-     "source_partition": 0, "source_offset": 1234}
-
-Dead letter (topic `dlq_topic`): the original value bytes and key, plus headers `dlq.reason`
-(one of `model.schema.REASONS`), `dlq.error` (<= 500 chars), `dlq.source.topic`,
-`dlq.source.partition`, `dlq.source.offset`, `dlq.consumer.group` and `dlq.failed_at` (epoch
-ms). Values above `DLQ_MAX_VALUE_BYTES` are cut to that size and flagged with `dlq.truncated`
-and `dlq.original.size`, so one huge event can never block its partition.
+The formats are the contract's: predictions (topic `output_topic`, key = the input key) are
+`common.contracts.predictions`, dead letters (topic `dlq_topic`, the original key and value
+bytes, the reason in `dlq.*` headers, oversized values cut) are `common.contracts.dead_letters`.
+This module turns a scored batch and its rejections into those records.
 """
 
 from __future__ import annotations
@@ -20,11 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
+# The limits stay importable from here for this module's callers (re-exported).
+from common.contracts.dead_letters import DLQ_ERROR_MAX_CHARS as DLQ_ERROR_MAX_CHARS
+from common.contracts.dead_letters import DLQ_MAX_VALUE_BYTES as DLQ_MAX_VALUE_BYTES
+from common.contracts.dead_letters import dead_letter
+from common.contracts.predictions import prediction_template
 from consumer.batch import BatchMeta, MessageLike
 from consumer.decode import Rejected
-
-DLQ_ERROR_MAX_CHARS = 500
-DLQ_MAX_VALUE_BYTES = 900_000  # under librdkafka's default message.max.bytes (1 MB) + headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +43,7 @@ def prediction_records(
     each event_id with its own `orjson.dumps` (JSON string escaping).
     """
     dumps = orjson.dumps
-    template = (
-        b'{"event_id":%b,"predicted_price":%b,"model_version":'
-        + dumps(model_version).replace(b"%", b"%%")
-        + b',"event_time":%d,"scored_at":'
-        + str(int(scored_at_ms)).encode()
-        + b',"source_partition":%d,"source_offset":%d}'
-    )
+    template = prediction_template(model_version, scored_at_ms)
     prices = dumps(predictions.tolist())[1:-1].split(b",") if len(predictions) else []
     return [
         OutRecord(topic, key, template % (dumps(event_id), price, event_time, partition, offset))
@@ -74,18 +63,14 @@ def dlq_record(
     topic: str, message: MessageLike, rejected: Rejected, group_id: str, failed_at_ms: int
 ) -> OutRecord:
     """The dead-letter record of one rejected message."""
-    value = message.value()
-    headers: list[tuple[str, str | bytes | None]] = [
-        ("dlq.reason", rejected.reason.encode()),
-        ("dlq.error", rejected.error[:DLQ_ERROR_MAX_CHARS].encode("utf-8", "replace")),
-        ("dlq.source.topic", str(message.topic()).encode()),
-        ("dlq.source.partition", str(message.partition()).encode()),
-        ("dlq.source.offset", str(message.offset()).encode()),
-        ("dlq.consumer.group", group_id.encode()),
-        ("dlq.failed_at", str(failed_at_ms).encode()),
-    ]
-    if value is not None and len(value) > DLQ_MAX_VALUE_BYTES:
-        headers.append(("dlq.truncated", b"true"))
-        headers.append(("dlq.original.size", str(len(value)).encode()))
-        value = value[:DLQ_MAX_VALUE_BYTES]
+    value, headers = dead_letter(
+        message.value(),
+        reason=rejected.reason,
+        error=rejected.error,
+        source_topic=message.topic(),
+        source_partition=message.partition(),
+        source_offset=message.offset(),
+        group_id=group_id,
+        failed_at_ms=failed_at_ms,
+    )
     return OutRecord(topic, message.key(), value, headers)

@@ -13,8 +13,15 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, CliImplicitFlag, SettingsConfigDict
 
+from common.contracts.events import MAX_EVENT_BYTES
+from common.contracts.topics import (
+    DLQ_TOPIC,
+    DRIFT_REPORTS_TOPIC,
+    EVENTS_TOPIC,
+    LABELS_TOPIC,
+    PREDICTIONS_TOPIC,
+)
 from model.artifact import DEFAULT_ARTIFACT_DIR
-from model.schema import MAX_EVENT_BYTES
 
 Guarantee = Literal["exactly-once", "at-least-once"]
 
@@ -45,9 +52,9 @@ class ConsumerSettings(BaseSettings):
     )
 
     bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1, description="Kafka brokers")
-    input_topic: str = Field("diamonds.events", min_length=1, description="events to score")
-    output_topic: str = Field("diamonds.predictions", min_length=1, description="predictions")
-    dlq_topic: str = Field("diamonds.dlq", min_length=1, description="dead-letter topic")
+    input_topic: str = Field(EVENTS_TOPIC, min_length=1, description="events to score")
+    output_topic: str = Field(PREDICTIONS_TOPIC, min_length=1, description="predictions")
+    dlq_topic: str = Field(DLQ_TOPIC, min_length=1, description="dead-letter topic")
     group_id: str = Field("diamond-scorer", min_length=1, description="consumer group")
     model_path: Path = Field(DEFAULT_ARTIFACT_DIR, description="model artifact directory")
     metrics_port: int = Field(
@@ -108,10 +115,10 @@ class ConsumerSettings(BaseSettings):
         0.01, gt=0, lt=1, description="a feature drifts only when its test's p-value is below"
     )
     labels_topic: str = Field(
-        "diamonds.labels", description="late ground-truth prices to join ('' disables the join)"
+        LABELS_TOPIC, description="late ground-truth prices to join ('' disables the join)"
     )
     drift_reports_topic: str = Field(
-        "diamonds.drift-reports", description="one JSON report per evaluation ('' disables)"
+        DRIFT_REPORTS_TOPIC, description="one JSON report per evaluation ('' disables)"
     )
     label_cache_size: int = Field(
         200_000, ge=1, le=10_000_000, description="predictions kept for the label join"

@@ -15,16 +15,16 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The demo runs on the default topics; re-exported for the demo's modules.
+from common.contracts.topics import DLQ_TOPIC as DLQ_TOPIC
+from common.contracts.topics import DRIFT_REPORTS_TOPIC as DRIFT_REPORTS_TOPIC
+from common.contracts.topics import EVENTS_TOPIC as EVENTS_TOPIC
+from common.contracts.topics import LABELS_TOPIC as LABELS_TOPIC
+from common.contracts.topics import PREDICTIONS_TOPIC as PREDICTIONS_TOPIC
+from common.contracts.topics import TOPICS as TOPICS
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-EVENTS_TOPIC = "diamonds.events"
-PREDICTIONS_TOPIC = "diamonds.predictions"
-DLQ_TOPIC = "diamonds.dlq"
-LABELS_TOPIC = "diamonds.labels"
-DRIFT_REPORTS_TOPIC = "diamonds.drift-reports"
-TOPICS = (EVENTS_TOPIC, PREDICTIONS_TOPIC, DLQ_TOPIC, LABELS_TOPIC, DRIFT_REPORTS_TOPIC)
 
 
 class DemoSettings(BaseSettings):

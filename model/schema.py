@@ -1,6 +1,7 @@
-"""The input event schema, shared by the producer, the consumer and the tests.
+"""The pydantic model of the input event, built from the wire contract.
 
-An event is a JSON object with exactly these fields::
+The format itself (fields, bounds, rejection reasons) is `common.contracts.events`; this module
+enforces it with pydantic and maps pydantic's errors to those reasons::
 
     {"event_id": "e-42", "carat": 0.31, "cut": "Ideal", "color": "E", "clarity": "SI1",
      "depth": 61.5, "table": 55.0, "event_time": 1767225600000}
@@ -8,35 +9,39 @@ An event is a JSON object with exactly these fields::
 Numbers are strict (no strings, no booleans, finite, inside physical bounds), categories are the
 data set's own spellings (case-sensitive), unknown fields are refused, and `event_time` is epoch
 milliseconds or an ISO-8601 string, normalised to epoch milliseconds (UTC).
+
+`REASONS`, `MAX_EVENT_BYTES`, `MAX_EVENT_ID_LENGTH` and `normalise_event_time` are the
+contract's, re-exported for the callers of this module; new code imports them from
+`common.contracts`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from common.contracts.events import (
+    MAX_EVENT_BYTES,
+    MAX_EVENT_ID_LENGTH,
+    NUMERIC_BOUNDS,
+    REASONS,
+    normalise_event_time,
+)
 from model.exceptions import EventValidationError
 from model.features import CATEGORIES
 
-MAX_EVENT_BYTES = 4096
-MAX_EVENT_ID_LENGTH = 128
-
-# Bounded reason codes: they become metric labels and dead-letter headers.
-REASONS: tuple[str, ...] = (
-    "oversize",
-    "not_utf8",
-    "not_json",
-    "not_object",
-    "missing_field",
-    "extra_field",
-    "wrong_type",
-    "non_finite",
-    "out_of_range",
-    "unknown_category",
-    "invalid_event_time",
-)
+__all__ = [
+    "MAX_EVENT_BYTES",
+    "MAX_EVENT_ID_LENGTH",
+    "REASONS",
+    "Clarity",
+    "Color",
+    "Cut",
+    "DiamondEvent",
+    "normalise_event_time",
+    "validate_event",
+]
 
 _PYDANTIC_REASON = {
     "missing": "missing_field",
@@ -57,10 +62,6 @@ Cut = Literal["Ideal", "Premium", "Very Good", "Good", "Fair"]
 Color = Literal["D", "E", "F", "G", "H", "I", "J"]
 Clarity = Literal["IF", "VVS1", "VVS2", "VS1", "VS2", "SI1", "SI2", "I1"]
 
-# Epoch-millisecond bounds: 2000-01-01 to 2100-01-01 catch seconds-vs-ms mix-ups.
-_MIN_EVENT_TIME_MS = 946_684_800_000
-_MAX_EVENT_TIME_MS = 4_102_444_800_000
-
 
 class DiamondEvent(BaseModel):
     """One diamond to price."""
@@ -68,41 +69,24 @@ class DiamondEvent(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID_LENGTH)
-    carat: float = Field(gt=0, le=20, allow_inf_nan=False)
+    carat: float = Field(
+        gt=NUMERIC_BOUNDS["carat"][0], le=NUMERIC_BOUNDS["carat"][1], allow_inf_nan=False
+    )
     cut: Cut
     color: Color
     clarity: Clarity
-    depth: float = Field(gt=0, le=100, allow_inf_nan=False)
-    table: float = Field(gt=0, le=100, allow_inf_nan=False)
+    depth: float = Field(
+        gt=NUMERIC_BOUNDS["depth"][0], le=NUMERIC_BOUNDS["depth"][1], allow_inf_nan=False
+    )
+    table: float = Field(
+        gt=NUMERIC_BOUNDS["table"][0], le=NUMERIC_BOUNDS["table"][1], allow_inf_nan=False
+    )
     event_time: int
 
     @field_validator("event_time", mode="before")
     @classmethod
     def _normalise_event_time(cls, value: Any) -> int:
         return normalise_event_time(value)
-
-
-def normalise_event_time(value: Any) -> int:
-    """Epoch milliseconds (int, or an integral float) or ISO-8601 text -> epoch milliseconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"event_time must be epoch milliseconds or ISO-8601, got {value!r}")
-    if isinstance(value, int | float):
-        if value != value or value in (float("inf"), float("-inf")) or value != int(value):
-            raise ValueError(f"event_time must be whole epoch milliseconds, got {value!r}")
-        millis = int(value)
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"event_time is not ISO-8601: {value[:64]!r}") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        millis = int(parsed.timestamp() * 1000)
-    else:
-        raise ValueError(f"event_time must be epoch milliseconds or ISO-8601, got {value!r}")
-    if not _MIN_EVENT_TIME_MS <= millis <= _MAX_EVENT_TIME_MS:
-        raise ValueError(f"event_time {millis} ms is outside years 2000-2100 (seconds, not ms?)")
-    return millis
 
 
 def validate_event(obj: Any) -> DiamondEvent:

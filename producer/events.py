@@ -16,9 +16,10 @@ the seed, the scenario parameters and `chunk_size` -- not of the send rate. Samp
 scenario draw from two independent child streams of the seed, so every scenario sees exactly the
 rows `baseline` would send with the same seed.
 
-Payload (`model.schema`): ``{"event_id": f"{run_id}-{index}", "carat", "cut", "color",
-"clarity", "depth", "table", "event_time"}``; `event_time` is epoch milliseconds stamped once
-when the batch is taken (a retry re-sends the same bytes); the key is the event_id in UTF-8.
+Payload (`common.contracts.events`, fields in `EVENT_FIELDS` order): ``{"event_id":
+f"{run_id}-{index}", "carat", "cut", "color", "clarity", "depth", "table", "event_time"}``;
+`event_time` is epoch milliseconds stamped once when the batch is taken (a retry re-sends the
+same bytes); the key is the event_id in UTF-8.
 """
 
 from __future__ import annotations

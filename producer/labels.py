@@ -1,9 +1,9 @@
 """Delayed ground truth: hold each event's true price back for `delay` seconds, then publish it.
 
-A label is ``{"event_id": ..., "price": <int>, "event_time": <the event's epoch ms>}`` keyed by the
-event_id, so with the default partitioner and equal partition counts it lands in the same
-partition number as its event. Its Kafka timestamp is the moment it is published, so
-``label timestamp - event_time >= delay``.
+A label (`common.contracts.labels`) is ``{"event_id": ..., "price": <int>, "event_time": <the
+event's epoch ms>}`` keyed by the event_id, so with the default partitioner and equal partition
+counts it lands in the same partition number as its event. Its Kafka timestamp is the moment it
+is published, so ``label timestamp - event_time >= delay``.
 
 The queue is bounded: it holds at most `max_pending` labels, and `room` tells the producer how
 many events it may send now. When the queue is full the producer waits for the oldest labels to
@@ -18,8 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import orjson
-
+from common.contracts.labels import encode_label
 from producer.events import EventBatch
 
 
@@ -73,10 +72,8 @@ class LabelQueue:
         while self._batches and (now is None or self._batches[0].due <= now):
             pending = self._batches.popleft()
             self._pending -= len(pending.keys)
-            dumps = orjson.dumps
+            event_time = pending.event_time
             for event_id, key, price in zip(
                 pending.event_ids, pending.keys, pending.prices, strict=True
             ):
-                yield key, dumps({
-                    "event_id": event_id, "price": price, "event_time": pending.event_time,
-                })
+                yield key, encode_label(event_id, price, event_time)

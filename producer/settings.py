@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.contracts.topics import EVENTS_TOPIC, LABELS_TOPIC, MAX_TOPIC_NAME_LENGTH
 from producer.scenarios import SCENARIOS
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9._]{1,64}$")
@@ -42,7 +43,7 @@ class ProducerSettings(BaseSettings):
 
     bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1,
                                    description="Kafka brokers")
-    topic: str = Field(default="diamonds.events", min_length=1, max_length=249,
+    topic: str = Field(default=EVENTS_TOPIC, min_length=1, max_length=MAX_TOPIC_NAME_LENGTH,
                        description="event topic")
     events: int | None = Field(default=10_000, ge=1, description="number of events to send")
     duration: float | None = Field(default=None, gt=0, description="seconds to run")
@@ -61,8 +62,8 @@ class ProducerSettings(BaseSettings):
                                     description="replication factor of the topics we create")
     create_topics: bool = Field(default=True, description="create missing topics at start")
     labels: bool = Field(default=False, description="also publish delayed ground-truth prices")
-    labels_topic: str = Field(default="diamonds.labels", min_length=1, max_length=249,
-                              description="ground-truth topic")
+    labels_topic: str = Field(default=LABELS_TOPIC, min_length=1,
+                              max_length=MAX_TOPIC_NAME_LENGTH, description="ground-truth topic")
     label_delay: float = Field(default=5.0, ge=0, le=3600,
                                description="seconds between an event and its label")
     wait_labels: bool = Field(

@@ -1,20 +1,11 @@
-"""Drift reports: one JSON record per evaluation on `drift_reports_topic`, key = the instance id.
+"""Drift reports: one record per evaluation on `drift_reports_topic`, key = the instance id.
 
-::
+The record's format is `common.contracts.drift_reports`: the consumer assembles it here from the
+`drift` package's reports (which know nothing of Kafka) and the label counts.
 
-    {"evaluated_at": 1767225600123,            epoch ms
-     "model_version": "hgb-0123456789ab", "group_id": "diamond-scorer",
-     "instance": "host-1234",                  this consumer process (also the record key)
-     "n_seen": 120000,                         events fed to the drift monitor since start
-     "data": {...},                            drift.DriftReport.to_dict(): n_rows, n_seen, effect,
-                                               features{name: FeatureDrift}, prediction, dataset
-     "concept": {...} | null,                  drift.ConceptReport.to_dict(); null: no label join
-     "labels": {"received": 0, "matched": 0, "unmatched": 0, "late": 0, "invalid": 0}}
-
-Statistics that cannot be computed are null (never NaN). Reports are written by their own plain
-idempotent producer, outside the scoring transaction: a report is not per-event, a duplicate is
-harmless, and a report that cannot be written is logged and counted
-(``diamond_drift_report_failures_total``), never a reason to stop scoring.
+Reports are written by their own plain idempotent producer, outside the scoring transaction: a
+report is not per-event, a duplicate is harmless, and a report that cannot be written is logged
+and counted (``diamond_drift_report_failures_total``), never a reason to stop scoring.
 """
 
 from __future__ import annotations
@@ -23,10 +14,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from consumer.monitoring.join import LABEL_OUTCOMES
+from common.contracts.drift_reports import drift_report_record, encode_drift_report
 from consumer.ratelimit import RateLimitedLog
 from drift import ConceptReport, DriftReport
 
@@ -47,16 +37,16 @@ def report_record(
     labels: Mapping[str, int],
 ) -> dict[str, Any]:
     """The JSON-safe drift-report record of one evaluation."""
-    return {
-        "evaluated_at": evaluated_at_ms,
-        "model_version": model_version,
-        "group_id": group_id,
-        "instance": instance,
-        "n_seen": n_seen,
-        "data": data.to_dict(),
-        "concept": None if concept is None else concept.to_dict(),
-        "labels": {k: int(labels.get(k, 0)) for k in LABEL_OUTCOMES},
-    }
+    return drift_report_record(
+        evaluated_at_ms=evaluated_at_ms,
+        model_version=model_version,
+        group_id=group_id,
+        instance=instance,
+        n_seen=n_seen,
+        data=data.to_dict(),
+        concept=None if concept is None else concept.to_dict(),
+        labels=labels,
+    )
 
 
 class ReportPublisher:
@@ -90,7 +80,8 @@ class ReportPublisher:
         producer = self.start()._producer
         try:
             producer.produce(
-                self.topic, orjson.dumps(record), self.key, on_delivery=self._on_delivery
+                self.topic, encode_drift_report(record), self.key,
+                on_delivery=self._on_delivery,
             )
         except (BufferError, KafkaException, TypeError) as exc:
             self._failed("produce", f"cannot queue a drift report for {self.topic}: {exc}")
