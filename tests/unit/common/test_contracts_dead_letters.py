@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from common.contracts import dead_letters as dl
 from common.contracts.events import REASONS
 
-FIELDS = {
+FIELDS: dict[str, Any] = {
     "reason": "not_json", "error": "bad bytes", "source_topic": "in", "source_partition": 2,
     "source_offset": 42, "group_id": "scorers", "failed_at_ms": 1700,
 }

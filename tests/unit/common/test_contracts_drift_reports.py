@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from common.contracts import drift_reports as dr
 from consumer.monitoring import LabelCounts, report_record
@@ -51,8 +52,10 @@ def test_the_record_has_the_contract_fields_and_no_nan() -> None:
 
 
 def test_the_consumer_assembles_the_contract_record() -> None:
-    kwargs = {"evaluated_at_ms": 5, "model_version": "m", "group_id": "g", "instance": "i",
-              "n_seen": 3, "labels": {"late": 1}}
+    kwargs: dict[str, Any] = {
+        "evaluated_at_ms": 5, "model_version": "m", "group_id": "g", "instance": "i",
+        "n_seen": 3, "labels": {"late": 1},
+    }
     assert report_record(data=DATA, concept=None, **kwargs) == dr.drift_report_record(
         data=DATA.to_dict(), concept=None, **kwargs
     )
