@@ -29,6 +29,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from bench.exceptions import CaseError
 from bench.process import REPO, ConsumerProcess, child_env, consumer_args
 from bench.topics import Topics, unique
+from common.prometheus_text import Scrape, histogram_quantile
 
 log = logging.getLogger(__name__)
 
@@ -88,31 +89,14 @@ def percentiles(values: np.ndarray) -> dict[str, float]:
     return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "p99": round(float(p99), 1)}
 
 
-def histogram_quantiles(metrics_text: str, name: str = HISTOGRAM) -> dict[str, float] | None:
-    """p50/p95/p99 in ms from a Prometheus histogram, interpolated as histogram_quantile does."""
-    buckets = []
-    for match in re.finditer(rf'^{name}_bucket\{{le="([^"]+)"\}} (\S+)$', metrics_text, re.M):
-        buckets.append((float(match.group(1)), float(match.group(2))))
+def histogram_quantiles(scrape: Scrape, name: str = HISTOGRAM) -> dict[str, float] | None:
+    """p50/p95/p99 in ms from a Prometheus histogram, as histogram_quantile gives them (None
+    when it has no observation)."""
+    buckets = scrape.buckets(name)
     if not buckets or buckets[-1][1] == 0:
         return None
-    buckets.sort()
-    total = buckets[-1][1]
-    out = {}
-    for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
-        rank = q * total
-        lower_bound, lower_count = 0.0, 0.0
-        for bound, count in buckets:
-            if count >= rank:
-                if bound == float("inf"):
-                    value = lower_bound
-                else:
-                    share = (rank - lower_count) / (count - lower_count) if count > lower_count \
-                        else 1.0
-                    value = lower_bound + (bound - lower_bound) * share
-                out[label] = round(value * 1000, 1)
-                break
-            lower_bound, lower_count = bound, count
-    return out
+    return {label: round(histogram_quantile(q, buckets) * 1000, 1)
+            for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))}
 
 
 @dataclass(frozen=True)
@@ -160,7 +144,7 @@ def run_latency(
         sent = _produce(bootstrap_servers, topic_in, rate, seconds, producer_extra,
                         work_dir / f"{name}-producer.log")
         reader.wait_for(sent)
-        histogram = histogram_quantiles(consumer.metrics())
+        histogram = histogram_quantiles(consumer.scrape())
     finally:
         if reader is not None:
             reader.close()

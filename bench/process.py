@@ -1,4 +1,5 @@
-"""`python -m consumer` as a subprocess: startup time, peak memory, end-to-end latency.
+"""`python -m consumer` as a subprocess (an `infra.consumer_child.ConsumerChild`): startup time,
+peak memory, end-to-end latency.
 
 * startup: from `Popen` to the first HTTP 200 of `/readyz` (model loaded, subscribed, first poll
   done).
@@ -14,19 +15,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psutil
 
 from bench.exceptions import CaseError
-from infra.kafka import free_ports
+from infra.consumer_child import ConsumerChild
+from infra.process import InfraError
 
 log = logging.getLogger(__name__)
 
@@ -41,104 +39,74 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class ConsumerProcess:
+class ConsumerProcess(ConsumerChild):
     """One `python -m consumer` child with its metrics port, log file and memory watch."""
 
     def __init__(self, args: list[str], log_file: Path) -> None:
-        self.port = free_ports(1)[0]
-        self.args = [*args, "--metrics-port", str(self.port), "--metrics-addr", "127.0.0.1"]
-        self.log_file = log_file
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started = 0.0
+        super().__init__("consumer", log_file=log_file, flags=args)
         self.startup_s: float | None = None
         self.max_rss_mb: float | None = None
         self.sampled_rss_mb = 0.0
-        self.returncode: int | None = None
         self._sampler: threading.Thread | None = None
 
-    def start(self) -> ConsumerProcess:
-        with self.log_file.open("ab") as out:
-            self.started = time.monotonic()
-            self.proc = subprocess.Popen([sys.executable, "-m", "consumer", *self.args],
-                                         cwd=REPO, env=child_env(), stdout=out, stderr=out)
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
+    def start(self) -> ConsumerProcess:  # type: ignore[override]  # chains: .start() returns it
+        super().start()
+        self._sampler = threading.Thread(target=self._sample, args=(self._require_pid(),),
+                                         daemon=True)
         self._sampler.start()
         return self
 
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
     def wait_ready(self, timeout: float = 120.0) -> float:
         """Seconds from the start to the first 200 of /readyz (measured once)."""
-        if self.startup_s is not None:
-            return self.startup_s
-        deadline = self.started + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise CaseError(f"consumer exited with {self.proc.returncode} before ready: "
-                                f"{self.tail()}")
+        if self.startup_s is None:
             try:
-                with urllib.request.urlopen(self.url("/readyz"), timeout=1) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        self.startup_s = time.monotonic() - self.started
-                        return self.startup_s
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.02)
-        raise CaseError(f"consumer not ready in {timeout:.0f} s: {self.tail()}")
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(self.url("/metrics"), timeout=5) as resp:  # noqa: S310
-            return str(resp.read().decode())
+                self.startup_s = super().wait_ready(timeout)
+            except InfraError as exc:
+                raise CaseError(f"consumer: {exc}") from exc
+        return self.startup_s
 
     def wait_assigned(self, timeout: float = 60.0) -> None:
         """Until the log shows a partition assignment (the group is formed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if re.search(r"assigned \S+\[\d+\]", self._own_log()):
+            if re.search(r"assigned \S+\[\d+\]", self.log_text()):
                 return
             time.sleep(0.05)
         raise CaseError(f"consumer got no partitions in {timeout:.0f} s: {self.tail()}")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-        """Signal (unless it already exited) and wait for the exit code."""
-        if self.proc is None:
-            raise CaseError("consumer not started")
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.wait(timeout)
+    def stop(self, timeout: float = 60.0) -> int | None:
+        """SIGTERM (unless it already exited), SIGKILL after `timeout`; the exit code."""
+        code = super().stop(timeout)
+        self._join_sampler()
+        return code
 
-    def wait(self, timeout: float = 600.0) -> int:
+    def wait(self, timeout: float | None = 600.0) -> int:
         """Wait for the exit (SIGKILL after `timeout`); the memory samples stop with it."""
-        assert self.proc is not None
         try:
-            self.returncode = self.proc.wait(timeout)
+            code = super().wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.returncode = self.proc.wait()
-        if self._sampler is not None:
-            self._sampler.join(timeout=2)
-        return self.returncode
+            self.kill()
+            code = self.returncode if self.returncode is not None else -9
+        self._join_sampler()
+        return code
 
     def tail(self, lines: int = 15) -> str:
-        return "\n".join(self._own_log().splitlines()[-lines:])
+        return self.log_tail(lines)
 
-    def _own_log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
+    def _require_pid(self) -> int:
+        if self.pid is None:
+            raise CaseError("consumer not started")
+        return self.pid
 
-    def _sample(self) -> None:
-        status = Path(f"/proc/{self.pid}/status")
+    def _join_sampler(self) -> None:
+        if self._sampler is not None:
+            self._sampler.join(timeout=2)
+
+    def _sample(self, pid: int) -> None:
+        status = Path(f"/proc/{pid}/status")
         try:
-            process = psutil.Process(self.pid)
-            while self.proc is not None and self.proc.poll() is None:
+            process = psutil.Process(pid)
+            while self.poll() is None and self.pid == pid:
                 match = _HWM.search(status.read_text())
                 if match:
                     self.max_rss_mb = int(match.group(1)) / 1024

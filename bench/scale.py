@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-import subprocess
+import re
 import sys
 import time
 from collections import Counter
@@ -26,6 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from bench.exceptions import CaseError
 from bench.process import REPO, ConsumerProcess, child_env, consumer_args
 from bench.topics import fill, unique
+from infra.process import ChildProcess
 
 if TYPE_CHECKING:
     from bench.runner import Bench
@@ -86,7 +87,7 @@ def throughput(bench: Bench, topic: str, events: int, instances: int) -> dict[st
             if time.monotonic() > deadline:
                 raise CaseError(f"scale x{instances}: {done} of {events} committed in 600 s")
             for proc in procs:
-                if proc.proc is not None and proc.proc.poll() is not None:
+                if proc.poll() is not None:
                     raise CaseError(f"scale x{instances}: a consumer exited: {proc.tail()}")
             done = offsets.total()
             samples.append((time.monotonic(), done))
@@ -127,14 +128,14 @@ def churn(bench: Bench, guarantee: str, seconds: float = CHURN_SECONDS) -> dict[
                           *bench.drift_args(labels_topic=bench.scale_labels_topic)])
     procs: dict[str, ConsumerProcess] = {}
     events: list[str] = []
-    producer_log = bench.work_dir / f"churn-{guarantee}-producer.log"
-    with producer_log.open("ab") as log_out:
-        producer = subprocess.Popen(
-            [sys.executable, "-m", "producer", "--bootstrap-servers", bench.bootstrap,
-             "--topic", topic, "--rate", str(CHURN_RATE), "--duration", str(seconds),
-             "--no-create-topics", "--run-id", run_id, "--seed", "3"],
-            cwd=REPO, env=child_env(LOG_LEVEL="WARNING"), stdout=subprocess.PIPE,
-            stderr=log_out)
+    producer = ChildProcess(
+        "churn-producer",
+        [sys.executable, "-m", "producer", "--bootstrap-servers", bench.bootstrap,
+         "--topic", topic, "--rate", str(CHURN_RATE), "--duration", str(seconds),
+         "--no-create-topics", "--run-id", run_id, "--seed", "3"],
+        log_file=bench.work_dir / f"churn-{guarantee}-producer.log", cwd=REPO,
+        env=child_env(LOG_LEVEL="WARNING"))
+    producer.start()
     started = time.monotonic()
     offsets = GroupOffsets(bench.bootstrap, group, topic, PARTITIONS)
     try:
@@ -147,11 +148,10 @@ def churn(bench: Bench, guarantee: str, seconds: float = CHURN_SECONDS) -> dict[
                 procs[name].wait_ready()
                 procs[name].stop()
             events.append(f"{time.monotonic() - started:5.1f}s {action} {name}")
-        stdout, _ = producer.communicate(timeout=seconds + 120)
-        text = stdout.decode(errors="replace")
-        if producer.returncode != 0:
-            raise CaseError(f"churn producer exited with {producer.returncode}: {text[-300:]} "
-                            f"{producer_log.read_text()[-1000:]}")
+        code = producer.wait(timeout=seconds + 120)
+        text = producer.log_text()  # its summary line (stdout) and its log (stderr)
+        if code != 0:
+            raise CaseError(f"churn producer exited with {code}: {text[-1300:]}")
         sent = _sent(text)
         deadline = time.monotonic() + 180
         while offsets.total() < sent:
@@ -159,9 +159,7 @@ def churn(bench: Bench, guarantee: str, seconds: float = CHURN_SECONDS) -> dict[
                 raise CaseError(f"churn {guarantee}: not every event committed in 180 s")
             time.sleep(0.5)
     finally:
-        if producer.poll() is None:
-            producer.kill()
-            producer.wait()
+        producer.kill()  # a no-op once it exited
         codes = {name: proc.stop() for name, proc in procs.items()}
         offsets.close()
     counts = Counter(_event_ids(bench.bootstrap, out))
@@ -177,9 +175,7 @@ def churn(bench: Bench, guarantee: str, seconds: float = CHURN_SECONDS) -> dict[
 
 
 def _sent(text: str) -> int:
-    import re
-
-    match = re.search(r"sent=(\d+)", text)
+    match = re.search(r"run \S+: sent=(\d+)", text)  # the summary line, not a log line
     if match is None:
         raise CaseError(f"the churn producer reported nothing: {text[-300:]}")
     return int(match.group(1))

@@ -1,67 +1,23 @@
 """Read the consumer's /metrics: rates from counter deltas, quantiles from histogram buckets.
 
-`parse(text)` turns an exposition into a `Scrape` (parsed with
-`prometheus_client.parser.text_string_to_metric_families`); `consumer_status(previous, current)`
-derives what the live view shows. Rates are counter deltas over the time between two scrapes;
-latency quantiles come from the bucket deltas of that interval, interpolated linearly inside a
-bucket as PromQL's `histogram_quantile` does (cumulative buckets when nothing moved).
+`parse(text)` turns an exposition into a `Scrape` (both from `common.prometheus_text`,
+re-exported here); `consumer_status(previous, current)` derives what the live view shows. Rates
+are counter deltas over the time between two scrapes; latency quantiles come from the bucket
+deltas of that interval, through PromQL's `histogram_quantile` (cumulative buckets when nothing
+moved).
 """
 
 from __future__ import annotations
 
 import math
-import time
-import urllib.request
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client.parser import text_string_to_metric_families
+from common.prometheus_text import Scrape, fetch, histogram_quantile, parse
 
-Labels = frozenset[tuple[str, str]]
+__all__ = ["ConsumerStatus", "FeatureStatus", "MetricsReader", "Scrape", "bucket_delta",
+           "consumer_status", "fetch", "parse", "quantile", "rate"]
+
 FEATURE = "feature"
-
-
-@dataclass(frozen=True)
-class Scrape:
-    """Every sample of one scrape, by (sample name, labels), and when it was taken."""
-
-    at: float
-    samples: Mapping[tuple[str, Labels], float]
-
-    def value(self, name: str, **labels: str) -> float | None:
-        return self.samples.get((name, frozenset(labels.items())))
-
-    def total(self, name: str) -> float | None:
-        """Sum over every label set of ``name`` (None when the metric is absent)."""
-        values = [v for (n, _), v in self.samples.items() if n == name]
-        return sum(values) if values else None
-
-    def by_label(self, name: str, label: str) -> dict[str, float]:
-        return {dict(labels)[label]: v for (n, labels), v in self.samples.items()
-                if n == name and label in dict(labels)}
-
-    def buckets(self, name: str) -> list[tuple[float, float]]:
-        """Cumulative (upper bound, count) of histogram ``name``, summed over other labels."""
-        counts: dict[float, float] = {}
-        for (n, labels), v in self.samples.items():
-            if n == f"{name}_bucket":
-                le = float(dict(labels)["le"])
-                counts[le] = counts.get(le, 0.0) + v
-        return sorted(counts.items())
-
-
-def parse(text: str, at: float | None = None) -> Scrape:
-    samples: dict[tuple[str, Labels], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = float(sample.value)
-    return Scrape(time.time() if at is None else at, samples)
-
-
-def fetch(url: str, timeout: float = 2.0) -> Scrape:
-    """GET ``url`` (a /metrics endpoint) and parse it; raises OSError when unreachable."""
-    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - local URL
-        return parse(answer.read().decode("utf-8"))
 
 
 def rate(previous: Scrape | None, current: Scrape, name: str) -> float | None:
@@ -76,23 +32,12 @@ def rate(previous: Scrape | None, current: Scrape, name: str) -> float | None:
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
-    """PromQL's histogram_quantile on cumulative (upper bound, count) buckets."""
+    """PromQL's histogram_quantile on cumulative (upper bound, count) buckets; None where
+    Prometheus gives NaN (no +Inf bucket, no observation)."""
     if not 0 <= q <= 1:
         raise ValueError(f"q must be in [0, 1], got {q}")
-    if not buckets or buckets[-1][0] != math.inf or buckets[-1][1] <= 0:
-        return None
-    rank = q * buckets[-1][1]
-    lower_bound, lower_count = 0.0, 0.0
-    for bound, count in buckets:
-        if count >= rank:
-            if bound == math.inf:  # in the +Inf bucket: the highest finite bound
-                return lower_bound
-            if count == lower_count:
-                return bound
-            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (
-                count - lower_count)
-        lower_bound, lower_count = bound, count
-    return lower_bound
+    value = histogram_quantile(q, buckets)
+    return None if math.isnan(value) else value
 
 
 def bucket_delta(previous: Scrape | None, current: Scrape,

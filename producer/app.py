@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.kafka_config import client_config, redact
+from common.signals import signal_handlers
 from producer.events import EventGenerator, new_run_id
 from producer.labels import LabelQueue
 from producer.pacing import Pacer
@@ -62,12 +63,8 @@ def handle_signals(stop: StopRequest) -> Iterator[StopRequest]:
                     ("stopping, flushing", "sending pending labels now", "giving up the flush")[
                         min(stop.count, 3) - 1])
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with signal_handlers(on_signal):
         yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 @dataclass(frozen=True)

@@ -1,142 +1,93 @@
 """`python -m consumer` as a child process, and a thread that keeps scraping its /metrics.
 
-Each `ConsumerProc` gets its own free metrics port on 127.0.0.1 and appends its stderr to a log
-file. `MetricsWatch` scrapes every live process every `interval` seconds: a failure counts only
-while the process is expected to serve (after its first successful scrape, before we stop or
-kill it), so a killed process is not a metrics failure, but a process that stops answering
-while it waits for a broker is.
+`ConsumerProc` is an `infra.consumer_child.ConsumerChild` (its own free metrics port on
+127.0.0.1, its output appended to a log file, stopped by pid) that dies with the harness and
+notes when it exited. `MetricsWatch` scrapes every live process every `interval` seconds: a
+failure counts only while the process is expected to serve (after its first successful scrape,
+before we stop or kill it), so a killed process is not a metrics failure, but a process that
+stops answering while it waits for a broker is.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
 
-from infra.kafka import free_ports
+from common.prometheus_text import Scrape
+from infra.consumer_child import ConsumerChild
 from tests.chaos.reaper import die_with_parent
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
 
+class ConsumerProc(ConsumerChild):
+    """A chaos consumer: ``args`` as flags, ``env`` on top of the environment (``CONSUMER_FAULT``
+    for a targeted kill); it dies with the harness (``die_with_parent``)."""
 
-class ConsumerProc:
     def __init__(self, name: str, args: Sequence[str], log_path: Path,
                  env: dict[str, str] | None = None) -> None:
-        self.name = name
-        (self.metrics_port,) = free_ports(1)
-        self.args = [*args, "--metrics-port", str(self.metrics_port),
-                     "--metrics-addr", "127.0.0.1"]
-        self.log_path = log_path
-        self.env = env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.env_extra = env or {}
+        super().__init__(name, log_file=log_path, flags=args, extra_env=self.env_extra,
+                         banner=f"{name} {self.env_extra}", preexec_fn=die_with_parent)
         self.expect_up = False  # set by the first good scrape, cleared before a stop/kill
         self.served = False
         self.stopping = False
-        self.started_at = 0.0
         self.exited_at: float | None = None
-        self.returncode: int | None = None
 
-    def start(self) -> ConsumerProc:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONSUMER_")}
-        env.update({"LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **self.env})
-        with self.log_path.open("ab") as out:
-            out.write(f"---- {self.name} {time.strftime('%T')} {self.env} ----\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "consumer", *self.args],
-                                         cwd=REPO, env=env, stdout=out, stderr=out,
-                                         stdin=subprocess.DEVNULL,
-                                         preexec_fn=die_with_parent)
-        self.started_at = time.monotonic()
-        log.info("started %s pid %d (metrics :%d)", self.name, self.proc.pid, self.metrics_port)
+    @property
+    def log_path(self) -> Path:
+        return self.log_file
+
+    def start(self) -> ConsumerProc:  # type: ignore[override]  # chains: .start() returns it
+        super().start()
         return self
 
     @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.is_running
 
     def poll(self) -> int | None:
-        if self.proc is None:
-            return None
-        code = self.proc.poll()
+        code = super().poll()
         if code is not None:
             if self.exited_at is None:
                 self.exited_at = time.monotonic()
-            self.returncode = code
             self.expect_up = False
         return code
 
     def rss(self) -> int | None:
+        pid = self.pid  # read once: None once it exited
         try:
-            return psutil.Process(self.pid).memory_info().rss if self.alive else None
+            return psutil.Process(pid).memory_info().rss if pid is not None and self.alive \
+                else None
         except psutil.Error:
             return None
 
     def terminate(self, timeout: float = 60.0) -> int:
         """SIGTERM (finish the batch, commit, leave the group); SIGKILL after `timeout`."""
         self.stopping, self.expect_up = True, False
-        if self.alive:
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.error("%s ignored SIGTERM for %.0f s: killing it", self.name, timeout)
-                self.proc.kill()
-                self.proc.wait()
+        self.stop(timeout)
         return self._code()
 
-    def kill(self) -> int:
+    def kill(self) -> int:  # type: ignore[override]  # returns the exit code
         self.stopping, self.expect_up = True, False
-        if self.alive:
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait()
+        super().kill()
         return self._code()
 
-    def wait(self, timeout: float) -> int:
-        assert self.proc is not None
-        self.proc.wait(timeout)
+    def wait(self, timeout: float | None = None) -> int:
+        super().wait(timeout)
         return self._code()
 
     def _code(self) -> int:
-        assert self.proc is not None
-        self.returncode = self.proc.returncode
         if self.exited_at is None:
             self.exited_at = time.monotonic()
-        return int(self.returncode)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def scrape(self, path: str = "/metrics", timeout: float = 3.0) -> str:
-        url = f"http://127.0.0.1:{self.metrics_port}{path}"
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
-            return resp.read().decode()
-
-
-def sample_value(body: str, name: str) -> float | None:
-    """The value of an unlabelled sample in a Prometheus text exposition."""
-    for line in body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+        code = self.returncode
+        assert code is not None, f"{self.name} was never started"
+        return code
 
 
 EXIT_GRACE = 10.0  # a failed scrape this close to the process's exit is its shutdown
@@ -154,7 +105,7 @@ class MetricsWatch(threading.Thread):
         self.procs: list[ConsumerProc] = []
         self.polls = 0
         self._failed: list[tuple[ConsumerProc, float, str]] = []
-        self.last: dict[str, str] = {}
+        self.last: dict[str, Scrape] = {}
         self._halt = threading.Event()
         self._lock = threading.Lock()
 
@@ -172,8 +123,8 @@ class MetricsWatch(threading.Thread):
 
     def _scrape(self, proc: ConsumerProc) -> None:
         try:
-            body = proc.scrape()
-        except (OSError, urllib.error.URLError) as exc:
+            scrape = proc.scrape()
+        except (OSError, ValueError) as exc:
             if proc.expect_up and proc.poll() is None:
                 self.polls += 1
                 self._failed.append((proc, time.monotonic(), f"{proc.name}: {exc}"))
@@ -181,7 +132,7 @@ class MetricsWatch(threading.Thread):
         if not proc.served and not proc.stopping:
             proc.served = proc.expect_up = True
         self.polls += 1
-        self.last[proc.name] = body
+        self.last[proc.name] = scrape
 
     def _counted(self) -> list[str]:
         return [note for proc, when, note in self._failed

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.chaos.proc import sample_value
 from tests.chaos.runner import Result, Run
 
 log = logging.getLogger(__name__)
@@ -125,10 +124,9 @@ def poison(run: Run) -> Result:
     run.start_stream()
     proc = run.consumer()
     run.drain([proc])
-    body = proc.scrape()
+    scrape = proc.scrape()
     result = run.finish()
-    invalid = sum(float(line.split()[-1]) for line in body.splitlines()
-                  if line.startswith("diamond_invalid_events_total{"))
+    invalid = scrape.total("diamond_invalid_events_total") or 0.0
     result.details["invalid_events_total_metric"] = invalid
     result.faults_injected = result.poison_in  # every poison record is a fault
     run.check(invalid == result.poison_in, f"diamond_invalid_events_total {invalid} != "
@@ -148,13 +146,13 @@ def slow_model(run: Run) -> Result:
     proc = run.consumer("--batch-size", "10000", *SLOW_KAFKA,
                         env={"CONSUMER_FAULT": "before_produce:sleep_per_event=0.001"})
     run.drain([proc], timeout=900)
-    body = proc.scrape()
+    scrape = proc.scrape()
     result = run.finish()
     text = proc.log_text()
     kicked = text.count("Application maximum poll interval")
     assigned = text.count(" assigned ")
-    retries = sample_value(body, "diamond_batch_retries_total") or 0
-    aborted = sample_value(body, "diamond_transactions_aborted_total") or 0
+    retries = scrape.value("diamond_batch_retries_total") or 0
+    aborted = scrape.value("diamond_transactions_aborted_total") or 0
     result.details.update({"poll_interval_exceeded": kicked, "assignments": assigned,
                            "batch_retries": retries, "transactions_aborted": aborted})
     run.check(kicked == 0, f"max.poll.interval.ms exceeded {kicked} times")
@@ -182,9 +180,9 @@ def output_down(run: Run) -> Result:
         deadline = time.monotonic() + (150 if run.opts.quick else 240)
         while proc.poll() is None and time.monotonic() < deadline:
             try:
-                body = proc.scrape()
-                failures = sample_value(body, "diamond_delivery_failures_total") or 0
-                retries = sample_value(body, "diamond_batch_retries_total") or 0
+                scrape = proc.scrape()
+                failures = scrape.value("diamond_delivery_failures_total") or 0
+                retries = scrape.value("diamond_batch_retries_total") or 0
             except OSError:
                 pass
             if reported_at is None and (failures or retries) and "NOT committed" in \

@@ -12,17 +12,20 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 
-from tests.chaos.proc import REPO, sample_value
+from infra.process import ChildProcess
+from tests.chaos.proc import ConsumerProc
 from tests.chaos.reaper import die_with_parent
 from tests.chaos.runner import Result, Run
 
 log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
 
 SAMPLE_EVERY = 5.0
 WARMUP = 0.2
@@ -54,9 +57,11 @@ def soak(run: Run) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCER_")}
     consumer = run.consumer(name="soak-consumer")
     run.wait_until("the consumer serving /metrics", lambda: consumer.served, 120, [consumer])
-    with producer_log.open("ab") as out:
-        producer = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=out,
-                                    stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    producer = ChildProcess("soak-producer", cmd, log_file=producer_log, cwd=REPO, env=env,
+                            preexec_fn=die_with_parent)
+    producer.start()
+    producer_pid = producer.pid
+    assert producer_pid is not None
     samples: list[dict[str, float]] = []
     started = time.monotonic()
     try:
@@ -64,15 +69,16 @@ def soak(run: Run) -> Result:
             time.sleep(SAMPLE_EVERY)
             if producer.poll() is not None:
                 break  # sample a steady rate only
-            samples.append(_sample(run, consumer, producer.pid, time.monotonic() - started))
+            samples.append(_sample(run, consumer, producer_pid, time.monotonic() - started))
             if consumer.poll() is not None:
                 raise RuntimeError(f"the soak consumer exited {consumer.returncode}")
     finally:
         if producer.poll() is None:
-            producer.terminate()
-        code = producer.wait(timeout=120)
+            code = producer.stop(timeout=120)
+        else:
+            code = producer.wait()
     run.check(code == 0, f"the producer exited {code}")
-    text = producer_log.read_text(errors="replace")
+    text = producer.log_text()
     sent = [int(m) for m in re.findall(r"ok: run \S+: sent=(\d+) delivered=\1", text)]
     run.check(bool(sent), "the producer did not report every event delivered")
     expected = sent[-1] if sent else -1
@@ -84,16 +90,16 @@ def soak(run: Run) -> Result:
     return result
 
 
-def _sample(run: Run, consumer, producer_pid: int, t: float) -> dict[str, float]:  # noqa: ANN001
+def _sample(run: Run, consumer: ConsumerProc, producer_pid: int, t: float) -> dict[str, float]:
     sample: dict[str, float] = {"t": round(t, 1), "rss_mb": (consumer.rss() or 0) / 1024**2}
     try:
         sample["producer_rss_mb"] = psutil.Process(producer_pid).memory_info().rss / 1024**2
     except psutil.Error:
         pass
     try:
-        body = consumer.scrape()
-        sample["lag_metric"] = sample_value(body, "diamond_consumer_lag_total") or 0.0
-    except OSError as exc:
+        lag = consumer.scrape().value("diamond_consumer_lag_total")
+        sample["lag_metric"] = lag or 0.0
+    except (OSError, ValueError) as exc:
         run.watch.record_failure(consumer, f"{consumer.name}: {exc}")
     try:
         ends = run.cluster.end_offsets(run.input)

@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from common.prometheus_text import parse
 from consumer import ScoringService, run_consumer
 from model.artifact import load_artifact
 from model.schema import REASONS
@@ -166,13 +167,6 @@ def scrape(port: int, path: str = "/metrics") -> tuple[int, str]:
         return exc.code, ""
 
 
-def sample(body: str, name: str) -> float | None:
-    for line in body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
-
-
 def test_metrics_endpoint_counts_the_input(
     new_topic, make_events, produce_values, consumer_settings
 ) -> None:
@@ -194,8 +188,9 @@ def test_metrics_endpoint_counts_the_input(
         consumed = lag = None
         while time.monotonic() < deadline:
             body = scrape(port)[1]
-            consumed = sample(body, "diamond_events_consumed_total")
-            lag = sample(body, "diamond_consumer_lag_total")
+            samples = parse(body)
+            consumed = samples.value("diamond_events_consumed_total")
+            lag = samples.value("diamond_consumer_lag_total")
             if consumed == 3000 and lag == 0:
                 break
             time.sleep(0.2)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,8 +18,8 @@ import orjson
 import pytest
 from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
+from common.prometheus_text import Scrape, fetch
 from consumer import ConsumerSettings, ScoringService
 from consumer.clients import consumer_config
 from model.artifact import load_artifact
@@ -36,21 +35,14 @@ FLAGS = (
 )
 
 
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of /metrics, read over HTTP: (name, sorted labels) -> value."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text) for s in family.samples
-    }
+def scrape(port: int) -> Scrape:
+    """Every sample of /metrics, read over HTTP."""
+    return fetch(f"http://127.0.0.1:{port}/metrics", timeout=5)
 
 
-def feature_flags(samples) -> dict[str, float]:
-    return {
-        feature: samples[("diamond_feature_drift_detected", (("feature", feature),))]
-        for feature in FEATURES
-    }
+def feature_flags(samples: Scrape) -> dict[str, float | None]:
+    return {feature: samples.value("diamond_feature_drift_detected", feature=feature)
+            for feature in FEATURES}
 
 
 @contextmanager
@@ -154,18 +146,18 @@ def test_baseline_stream_flags_nothing_and_reports_are_published(
                 scenario="baseline")
         wait_for(evaluated_everything(service, n), 30, "the last evaluation")
         samples = scrape(service.metrics_port or 0)
-    assert samples[("diamond_events_consumed_total", ())] == n
-    assert samples[("diamond_drift_window_fill", ())] == WINDOW
-    assert samples[("diamond_drift_window_size", ())] == WINDOW
+    assert samples.value("diamond_events_consumed_total") == n
+    assert samples.value("diamond_drift_window_fill") == WINDOW
+    assert samples.value("diamond_drift_window_size") == WINDOW
     # every 250 events at most: a count trigger waits while the last evaluation took more than
     # the time since (drift_eval_max_share=1), so a loaded machine runs fewer
-    assert 2 <= samples[("diamond_drift_evaluations_total", ())] <= n / 250 + 5
+    assert 2 <= samples.value("diamond_drift_evaluations_total") <= n / 250 + 5
     assert feature_flags(samples) == dict.fromkeys(FEATURES, 0.0)
     for flag in FLAGS:
-        assert samples[(flag, ())] == 0, flag
+        assert samples.value(flag) == 0, flag
     # (4) one report per evaluation on the reports topic, in the documented shape
     published = reports(drain_topic, settings.drift_reports_topic)
-    assert len(published) == samples[("diamond_drift_evaluations_total", ())]
+    assert len(published) == samples.value("diamond_drift_evaluations_total")
     last = published[-1]
     assert set(last) == {"evaluated_at", "model_version", "group_id", "instance", "n_seen",
                          "data", "concept", "labels"}
@@ -191,8 +183,8 @@ def test_data_drift_flags_carat_and_clarity_only(
         samples = scrape(service.metrics_port or 0)
     flags = feature_flags(samples)
     assert flags == {"carat": 1, "clarity": 1, "cut": 0, "color": 0, "depth": 0, "table": 0}
-    assert samples[("diamond_dataset_drift_detected", ())] == 0  # 2 of 6 < half
-    assert samples[("diamond_dataset_drift_share", ())] == pytest.approx(2 / 6)
+    assert samples.value("diamond_dataset_drift_detected") == 0  # 2 of 6 < half
+    assert samples.value("diamond_dataset_drift_share") == pytest.approx(2 / 6)
     # when: events after the onset until both are flagged (reports every 250 events)
     published = reports(drain_topic, settings.drift_reports_topic)
     before = [r for r in published if r["n_seen"] <= onset]
@@ -235,15 +227,15 @@ def test_concept_drift_is_flagged_from_joined_labels(
 
         wait_for(all_labels_evaluated, 30, "every label joined and evaluated")
         samples = scrape(service.metrics_port or 0)
-    assert samples[("diamond_concept_drift_detected", ())] == 1
-    assert samples[("diamond_concept_mae_ratio", ())] > settings.concept_ratio_threshold
+    assert samples.value("diamond_concept_drift_detected") == 1
+    assert samples.value("diamond_concept_mae_ratio") > settings.concept_ratio_threshold
     assert feature_flags(samples) == dict.fromkeys(FEATURES, 0.0)
-    assert samples[("diamond_dataset_drift_detected", ())] == 0
+    assert samples.value("diamond_dataset_drift_detected") == 0
     for outcome, expected in (("received", n), ("matched", n), ("unmatched", 0), ("late", 0),
                               ("invalid", 0)):
-        assert samples[(f"diamond_labels_{outcome}_total", ())] == expected, outcome
-    assert samples[("diamond_labels_pending", ())] == 0
-    assert samples[("diamond_events_consumed_total", ())] == n  # labels are not input events
+        assert samples.value(f"diamond_labels_{outcome}_total") == expected, outcome
+    assert samples.value("diamond_labels_pending") == 0
+    assert samples.value("diamond_events_consumed_total") == n  # labels are not input events
     assert drain_topic(settings.dlq_topic) == []
     published = reports(drain_topic, settings.drift_reports_topic)
     flagged = [r["labels"]["matched"] for r in published if r["concept"]["drift_detected"]]
@@ -275,12 +267,12 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
     with caplog.at_level(logging.INFO, logger="consumer.processor"), running(settings) as service:
         port = service.metrics_port or 0
         wait_for(lambda: "pausing" in caplog.text, 30, "the labels partitions to pause")
-        received = scrape(port)[("diamond_labels_received_total", ())]
+        received = scrape(port).value("diamond_labels_received_total")
         time.sleep(1.0)  # paused: no label is read any more, none is pushed out
         paused = scrape(port)
-        assert paused[("diamond_labels_received_total", ())] == received
-        assert 600 - 250 < paused[("diamond_labels_pending", ())] == received <= 600
-        assert paused[("diamond_labels_unmatched_total", ())] == 0
+        assert paused.value("diamond_labels_received_total") == received
+        assert 600 - 250 < paused.value("diamond_labels_pending") == received <= 600
+        assert paused.value("diamond_labels_unmatched_total") == 0
         produce_values(settings.input_topic, batch.values, batch.keys)
 
         def all_labels_evaluated() -> bool:
@@ -293,6 +285,6 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
     assert f"resuming {settings.labels_topic}: their events caught up" in caplog.text
     for outcome, expected in (("received", n), ("matched", n), ("unmatched", 0), ("late", 0),
                               ("invalid", 0)):
-        assert samples[(f"diamond_labels_{outcome}_total", ())] == expected, outcome
-    assert samples[("diamond_labels_pending", ())] == 0
-    assert samples[("diamond_concept_drift_detected", ())] == 0  # baseline prices
+        assert samples.value(f"diamond_labels_{outcome}_total") == expected, outcome
+    assert samples.value("diamond_labels_pending") == 0
+    assert samples.value("diamond_concept_drift_detected") == 0  # baseline prices

@@ -26,8 +26,8 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
+from common.prometheus_text import parse
 from consumer import ScoringService
 from consumer.settings import ConsumerSettings
 from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
@@ -207,12 +207,8 @@ def test_invalid_kafka_config_is_reported_without_the_secret(model_dir: Path) ->
 
 
 def label_values(body: str) -> set[tuple[str, str, str]]:
-    out = set()
-    for family in text_string_to_metric_families(body):
-        for sample in family.samples:
-            out.update((sample.name, k, v) for k, v in sample.labels.items()
-                       if k not in ("le", "quantile"))
-    return out
+    return {(name, k, v) for (name, labels) in parse(body).samples for k, v in labels
+            if k not in ("le", "quantile")}
 
 
 def bogus_events(n: int) -> list[bytes]:

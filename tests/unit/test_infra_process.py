@@ -1,5 +1,6 @@
-"""ManagedProcess, the base of the local broker, the local Prometheus and the demo's children:
-real child processes (python one-liners), stopped by pid."""
+"""ManagedProcess, the base of the local broker, the local Prometheus and every child the demo,
+the benchmark and the chaos harness start: real child processes (python one-liners, and one
+`python -m consumer` with a bad flag), stopped by pid."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from infra.consumer_child import ConsumerChild
 from infra.kafka.exceptions import BrokerStartError
-from infra.process import InfraError, ManagedProcess
+from infra.process import ChildProcess, InfraError, ManagedProcess
 from infra.prometheus.exceptions import PrometheusNotReady
 
 IGNORE_SIGTERM = (
@@ -111,3 +113,45 @@ def test_launcher_errors_share_the_root_and_show_the_log_tail() -> None:
         assert isinstance(error, InfraError)
         assert str(error).endswith("\nlast log line") and error.detail == "last log line"
     assert str(BrokerStartError("no detail")) == "no detail"
+
+
+def test_a_plain_child_runs_its_command_and_is_waited_for(tmp_path: Path) -> None:
+    marker = tmp_path / "preexec-ran"
+    code = "import os; print(os.environ['ONLY']); raise SystemExit(4)"
+    child = ChildProcess(
+        "plain", [sys.executable, "-c", code],
+        log_file=tmp_path / "plain.log", cwd=tmp_path, env={"ONLY": "this"}, banner="plain",
+        preexec_fn=lambda: marker.write_text("ran"))
+    with pytest.raises(InfraError, match="plain was never started"):
+        child.wait()
+    child.start()
+    assert child.wait(timeout=30) == 4
+    assert child.poll() == 4 and child.pid is None
+    assert child.log_text() == "this\n"
+    assert marker.read_text() == "ran"
+    assert "---- plain at " in (tmp_path / "plain.log").read_text()
+
+
+def test_poll_notices_an_exit_without_forgetting_the_process(tmp_path: Path) -> None:
+    child = ChildProcess("quick", [sys.executable, "-c", "raise SystemExit(5)"],
+                         log_file=tmp_path / "quick.log", cwd=tmp_path)
+    child.start()
+    pid = child.pid
+    deadline = time.monotonic() + 30
+    while child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert child.poll() == 5 and child.pid == pid  # still known: stop() forgets it
+    assert child.stop() == 5 and child.pid is None
+
+
+def test_a_consumer_child_that_exits_before_ready_says_why(tmp_path: Path) -> None:
+    child = ConsumerChild("bad-flag", log_file=tmp_path / "consumer.log",
+                          flags=["--no-such-flag"], metrics_port=1)
+    assert child.url("/readyz") == "http://127.0.0.1:1/readyz"
+    child.start()
+    try:
+        with pytest.raises(InfraError, match="bad-flag exited with 2 before it was ready") as err:
+            child.wait_ready(timeout=60)
+        assert "unrecognized arguments: --no-such-flag" in err.value.detail
+    finally:
+        child.stop()
