@@ -24,10 +24,10 @@ from threadpoolctl import threadpool_limits
 
 from bench.exceptions import CaseError
 from consumer import ConsumerSettings, run_consumer
-from consumer.batch import BatchMeta, decode_batch
-from consumer.decode import Rejected, decode_event
-from consumer.outputs import dlq_record, prediction_records
-from consumer.scoring import ModelLike, Scorer
+from consumer.pipeline.batch import BatchMeta, decode_batch
+from consumer.pipeline.decode import Rejected, decode_event
+from consumer.pipeline.records import dlq_record, prediction_records
+from consumer.pipeline.scoring import ModelLike, Scorer
 from model.features import FEATURES
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ metrics with /healthz and /readyz, lag per partition, batch observers, and drift
 the late-label join (`consumer.monitoring`, on by default, --no-drift turns it off).
 """
 
-from consumer.batch import BatchMeta
+from consumer.pipeline.batch import BatchMeta
 from consumer.exceptions import (
     BrokerUnavailableError,
     ConsumerError,
@@ -21,9 +21,9 @@ from consumer.exceptions import (
     ModelLoadError,
     ScoringError,
 )
-from consumer.metrics import ConsumerMetrics
+from consumer.ops.metrics import ConsumerMetrics
 from consumer.observers import BatchObserver, StreamMonitor
-from consumer.service import RunSummary, ScoringService, run_consumer
+from consumer.app import RunSummary, ScoringService, run_consumer
 from consumer.settings import ConsumerSettings
 
 __all__ = [

@@ -22,7 +22,7 @@ from pydantic_settings import CliApp, SettingsError
 from common.logs import configure_logging
 from common.validation import describe
 from consumer.exceptions import ConsumerError
-from consumer.service import run_consumer
+from consumer.app import run_consumer
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger("consumer")

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from consumer.budget import BatchBudget
-from consumer.clients import (
+from consumer.loop.budget import BatchBudget
+from consumer.edge.clients import (
     build_admin,
     build_consumer,
     build_offsets_reader,
@@ -30,18 +30,18 @@ from consumer.clients import (
     check_broker,
     max_poll_interval,
 )
-from consumer.delivery import AtLeastOnceSink, ExactlyOnceSink, Sink, rewind
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink, Sink, rewind
 from consumer.exceptions import ConsumerError, DeliveryError, FatalKafkaError
-from consumer.http import HealthState, MetricsServer
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics
-from consumer.monitoring import build_drift_observer
-from consumer.monitoring.build import check_copartitioned
+from consumer.ops.http import HealthState, MetricsServer
+from consumer.edge.lag import LagMonitor
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.drift import build_drift_observer
+from consumer.drift.build import check_copartitioned
 from consumer.observers import BatchObserver, StreamMonitor, call_safely
-from consumer.processor import BatchProcessor, first_offsets
-from consumer.ratelimit import RateLimitedLog
-from consumer.runtime import RunSummary, load_model
-from consumer.scoring import ModelLike, Scorer
+from consumer.loop.processor import BatchProcessor, first_offsets
+from consumer.ops.ratelimit import RateLimitedLog
+from consumer.loop.summary import RunSummary, load_model
+from consumer.pipeline.scoring import ModelLike, Scorer
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)

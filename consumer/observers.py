@@ -20,8 +20,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from consumer.batch import BatchMeta, MessageLike
-from consumer.metrics import ConsumerMetrics
+from consumer.pipeline.batch import BatchMeta, MessageLike
+from consumer.ops.metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 

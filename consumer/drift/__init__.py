@@ -14,18 +14,18 @@ owns input partition p owns labels partition p), so each label reaches the insta
 its event. Label offsets are committed with the batch (the same transaction in exactly-once).
 """
 
-from consumer.monitoring.build import build_drift_observer, instance_id
-from consumer.monitoring.join import LabelCounts, LabelJoin
-from consumer.monitoring.labels import (
+from consumer.drift.build import build_drift_observer, instance_id
+from consumer.drift.join import LabelCounts, LabelJoin
+from consumer.drift.labels import (
     InvalidLabel,
     Label,
     LabelColumns,
     decode_label,
     decode_labels,
 )
-from consumer.monitoring.metrics import DriftMetrics
-from consumer.monitoring.observer import DriftObserver
-from consumer.monitoring.reports import ReportPublisher, report_record
+from consumer.drift.metrics import DriftMetrics
+from consumer.drift.observer import DriftObserver
+from consumer.drift.reports import ReportPublisher, report_record
 
 __all__ = [
     "DriftMetrics",

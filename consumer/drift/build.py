@@ -9,11 +9,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from common.kafka_config import client_config
-from consumer.clients import instance_id, kafka_log
-from consumer.monitoring.join import LabelJoin
-from consumer.monitoring.metrics import DriftMetrics
-from consumer.monitoring.observer import DriftObserver
-from consumer.monitoring.reports import ReportPublisher
+from consumer.edge.clients import instance_id, kafka_log
+from consumer.drift.join import LabelJoin
+from consumer.drift.metrics import DriftMetrics
+from consumer.drift.observer import DriftObserver
+from consumer.drift.reports import ReportPublisher
 from consumer.settings import ConsumerSettings
 from drift import ConceptDriftMonitor, DriftMonitor, ProfileError, ReferenceProfile
 

@@ -43,12 +43,12 @@ import numpy as np
 import pandas as pd
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
 
-from consumer.batch import BatchMeta, MessageLike
-from consumer.monitoring.join import LabelCounts, LabelJoin
-from consumer.monitoring.labels import decode_labels
-from consumer.monitoring.metrics import DriftMetrics
-from consumer.monitoring.reports import ReportPublisher, report_record
-from consumer.ratelimit import RateLimitedLog
+from consumer.pipeline.batch import BatchMeta, MessageLike
+from consumer.drift.join import LabelCounts, LabelJoin
+from consumer.drift.labels import decode_labels
+from consumer.drift.metrics import DriftMetrics
+from consumer.drift.reports import ReportPublisher, report_record
+from consumer.ops.ratelimit import RateLimitedLog
 from drift import ConceptDriftMonitor, ConceptReport, DriftMonitor, DriftReport
 from drift.profile import PREDICTION
 

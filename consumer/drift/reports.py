@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from consumer.monitoring.join import LABEL_OUTCOMES
-from consumer.ratelimit import RateLimitedLog
+from consumer.drift.join import LABEL_OUTCOMES
+from consumer.ops.ratelimit import RateLimitedLog
 from drift import ConceptReport, DriftReport
 
 log = logging.getLogger(__name__)

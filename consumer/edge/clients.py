@@ -19,7 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from common.kafka_config import client_config, redact
 from consumer.exceptions import BrokerUnavailableError, KafkaConfigError
-from consumer.ratelimit import RateLimitFilter
+from consumer.ops.ratelimit import RateLimitFilter
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)

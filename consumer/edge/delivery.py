@@ -30,9 +30,9 @@ from typing import Any, Protocol, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from consumer.exceptions import DeliveryError, FatalKafkaError
-from consumer.faults import FaultInjector
-from consumer.metrics import ConsumerMetrics
-from consumer.outputs import OutRecord
+from consumer.testing.faults import FaultInjector
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.records import OutRecord
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import OffsetSpec
 
-from consumer.metrics import ConsumerMetrics
+from consumer.ops.metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,14 @@ from typing import Any
 
 from confluent_kafka import KafkaException, TopicPartition
 
-from consumer.batch import MessageLike, decode_batch
-from consumer.delivery import Sink
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics, observe_many
+from consumer.pipeline.batch import MessageLike, decode_batch
+from consumer.edge.delivery import Sink
+from consumer.edge.lag import LagMonitor
+from consumer.ops.metrics import ConsumerMetrics, observe_many
 from consumer.observers import BatchObserver, StreamMonitor, call_safely, notify
-from consumer.outputs import dlq_record, prediction_records
-from consumer.ratelimit import RateLimitedLog
-from consumer.scoring import Scorer
+from consumer.pipeline.records import dlq_record, prediction_records
+from consumer.ops.ratelimit import RateLimitedLog
+from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consumer.exceptions import ModelLoadError
-from consumer.scoring import ModelLike
+from consumer.pipeline.scoring import ModelLike
 
 
 @dataclass

@@ -15,8 +15,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from consumer.decode import Rejected
-from consumer.fastpath import decode_values
+from consumer.pipeline.decode import Rejected
+from consumer.pipeline.fastpath import decode_values
 from model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 from model.schema import DiamondEvent
 

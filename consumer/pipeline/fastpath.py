@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from consumer.decode import Rejected, decode_event
+from consumer.pipeline.decode import Rejected, decode_event
 from model.features import CATEGORICAL_FEATURES, CATEGORIES, NUMERIC_FEATURES
 from model.schema import _MAX_EVENT_TIME_MS as MAX_EVENT_TIME_MS
 from model.schema import _MIN_EVENT_TIME_MS as MIN_EVENT_TIME_MS

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from consumer.batch import BatchMeta, MessageLike
-from consumer.decode import Rejected
+from consumer.pipeline.batch import BatchMeta, MessageLike
+from consumer.pipeline.decode import Rejected
 
 DLQ_ERROR_MAX_CHARS = 500
 DLQ_MAX_VALUE_BYTES = 900_000  # under librdkafka's default message.max.bytes (1 MB) + headers

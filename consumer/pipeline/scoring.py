@@ -16,7 +16,7 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from consumer.exceptions import ScoringError
-from consumer.preprocess import compile_preprocessing
+from consumer.pipeline.preprocess import compile_preprocessing
 
 
 class ModelLike(Protocol):

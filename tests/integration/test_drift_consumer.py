@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from consumer import ConsumerSettings, ScoringService
-from consumer.clients import consumer_config
+from consumer.edge.clients import consumer_config
 from model.artifact import load_artifact
 from model.features import FEATURES
 from producer import EventGenerator, LabelQueue, ProducerSettings, run_producer
@@ -272,7 +272,7 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
     queue.add(batch, sent_at=0.0)
     keys, labels = zip(*queue.pop_due(None), strict=True)
     produce_values(settings.labels_topic, list(labels), list(keys))
-    with caplog.at_level(logging.INFO, logger="consumer.processor"), running(settings) as service:
+    with caplog.at_level(logging.INFO, logger="consumer.loop.processor"), running(settings) as service:
         port = service.metrics_port or 0
         wait_for(lambda: "pausing" in caplog.text, 30, "the labels partitions to pause")
         received = scrape(port)[("diamond_labels_received_total", ())]

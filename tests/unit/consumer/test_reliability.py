@@ -10,14 +10,14 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from consumer.budget import BatchBudget
-from consumer.clients import max_poll_interval, offsets_reader_config
-from consumer.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.loop.budget import BatchBudget
+from consumer.edge.clients import max_poll_interval, offsets_reader_config
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
 from consumer.exceptions import DeliveryError, FatalKafkaError, KafkaConfigError
-from consumer.faults import ENV_VAR, FaultInjector
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics
-from consumer.outputs import OutRecord
+from consumer.testing.faults import ENV_VAR, FaultInjector
+from consumer.edge.lag import LagMonitor
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.records import OutRecord
 from consumer.settings import ConsumerSettings
 
 
@@ -50,7 +50,7 @@ def test_bad_fault_specs_are_refused(spec: str) -> None:
 
 def test_kill_fires_once_at_the_nth_hit_of_its_point(monkeypatch: pytest.MonkeyPatch) -> None:
     kills: list[int] = []
-    monkeypatch.setattr("consumer.faults.os.kill", lambda pid, sig: kills.append(sig))
+    monkeypatch.setattr("consumer.testing.faults.os.kill", lambda pid, sig: kills.append(sig))
     fault = FaultInjector("before_commit", "kill", nth=2)
     fault.at("in_transaction", 10)  # another point: not counted
     fault.at("before_commit", 10)
@@ -62,7 +62,7 @@ def test_kill_fires_once_at_the_nth_hit_of_its_point(monkeypatch: pytest.MonkeyP
 
 def test_sleep_per_event_scales_with_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("consumer.faults.time.sleep", slept.append)
+    monkeypatch.setattr("consumer.testing.faults.time.sleep", slept.append)
     FaultInjector("before_produce", "sleep_per_event", seconds=0.01).at("before_produce", 300)
     assert slept == [pytest.approx(3.0)]
 
@@ -226,8 +226,8 @@ class HangingProducer(AbortingProducer):
 def test_a_transactional_call_that_ignores_its_timeout_is_fatal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("consumer.delivery.TXN_TIMEOUT", 0.2)
-    monkeypatch.setattr("consumer.delivery.HANG_GRACE", 0.2)
+    monkeypatch.setattr("consumer.edge.delivery.TXN_TIMEOUT", 0.2)
+    monkeypatch.setattr("consumer.edge.delivery.HANG_GRACE", 0.2)
     producer = HangingProducer()
     sink = ExactlyOnceSink(producer, GroupConsumer(), ConsumerMetrics(CollectorRegistry()))  # type: ignore[arg-type]
     try:

@@ -13,8 +13,8 @@ import pytest
 from consumer_fakes import FakeMessage
 from prometheus_client import CollectorRegistry
 
-from consumer.batch import BatchMeta
-from consumer.monitoring import DriftMetrics, DriftObserver, LabelJoin
+from consumer.pipeline.batch import BatchMeta
+from consumer.drift import DriftMetrics, DriftObserver, LabelJoin
 from drift import ConceptDriftMonitor, DriftMonitor, ReferenceProfile
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 

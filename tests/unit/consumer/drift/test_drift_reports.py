@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from prometheus_client import CollectorRegistry
 
-from consumer.monitoring import DriftMetrics, ReportPublisher
+from consumer.drift import DriftMetrics, ReportPublisher
 
 FEATURES = ("carat", "depth", "table", "cut", "color", "clarity")
 

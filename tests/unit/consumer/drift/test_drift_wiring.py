@@ -19,12 +19,12 @@ from test_drift_observer import diamonds, price
 
 from consumer.__main__ import cli_args
 from consumer.exceptions import DeliveryError
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics
-from consumer.monitoring import DriftObserver, build_drift_observer
-from consumer.monitoring.build import check_copartitioned
-from consumer.processor import BatchProcessor
-from consumer.scoring import Scorer
+from consumer.edge.lag import LagMonitor
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.drift import DriftObserver, build_drift_observer
+from consumer.drift.build import check_copartitioned
+from consumer.loop.processor import BatchProcessor
+from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
 from drift import ReferenceProfile
 from model.features import CATEGORIES, NUMERIC_FEATURES

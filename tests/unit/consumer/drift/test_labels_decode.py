@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from consumer.monitoring import InvalidLabel, Label, decode_label, decode_labels
+from consumer.drift import InvalidLabel, Label, decode_label, decode_labels
 from producer.events import EventGenerator
 from producer.labels import LabelQueue
 

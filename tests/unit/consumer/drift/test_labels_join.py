@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consumer.monitoring import LabelJoin
-from consumer.monitoring.join import GENERATIONS
+from consumer.drift import LabelJoin
+from consumer.drift.join import GENERATIONS
 
 T0 = 1_767_225_600_000  # event_time of every event here (epoch ms)
 

@@ -14,11 +14,11 @@ from confluent_kafka.admin import OffsetSpec
 from consumer_fakes import FakePositions
 from prometheus_client import CollectorRegistry
 
-from consumer.delivery import AtLeastOnceSink, ExactlyOnceSink, rewind
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink, rewind
 from consumer.exceptions import DeliveryError, FatalKafkaError
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics
-from consumer.outputs import OutRecord
+from consumer.edge.lag import LagMonitor
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.records import OutRecord
 
 
 class FakeAdmin:

@@ -11,12 +11,12 @@ import pytest
 from consumer_fakes import FakeMessage, FakePositions, RecordingSink, encode, event
 from prometheus_client import CollectorRegistry
 
-from consumer.batch import BatchMeta
+from consumer.pipeline.batch import BatchMeta
 from consumer.exceptions import DeliveryError, ScoringError
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics
-from consumer.processor import BatchProcessor, first_offsets
-from consumer.scoring import Scorer
+from consumer.edge.lag import LagMonitor
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.loop.processor import BatchProcessor, first_offsets
+from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
 
 

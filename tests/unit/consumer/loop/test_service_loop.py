@@ -11,10 +11,10 @@ from confluent_kafka import KafkaError, TopicPartition
 from consumer_fakes import FakeMessage
 from prometheus_client import CollectorRegistry
 
-from consumer import service as service_module
+from consumer import app as service_module
 from consumer.exceptions import DeliveryError, FatalKafkaError
-from consumer.processor import BatchResult
-from consumer.service import ScoringService
+from consumer.loop.processor import BatchResult
+from consumer.app import ScoringService
 from consumer.settings import ConsumerSettings
 
 

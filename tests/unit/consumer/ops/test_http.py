@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from consumer.http import HealthState, MetricsServer
-from consumer.metrics import ConsumerMetrics
+from consumer.ops.http import HealthState, MetricsServer
+from consumer.ops.metrics import ConsumerMetrics
 
 
 def get(port: int, path: str) -> tuple[int, str]:

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from consumer.clients import kafka_log
-from consumer.ratelimit import RateLimitedLog, RateLimitFilter
+from consumer.edge.clients import kafka_log
+from consumer.ops.ratelimit import RateLimitedLog, RateLimitFilter
 
 
 class Clock:

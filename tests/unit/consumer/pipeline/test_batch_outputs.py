@@ -7,9 +7,9 @@ import orjson
 import pytest
 from consumer_fakes import FakeMessage, encode, event
 
-from consumer.batch import build_batch
-from consumer.decode import Rejected, decode_event
-from consumer.outputs import (
+from consumer.pipeline.batch import build_batch
+from consumer.pipeline.decode import Rejected, decode_event
+from consumer.pipeline.records import (
     DLQ_ERROR_MAX_CHARS,
     DLQ_MAX_VALUE_BYTES,
     dlq_record,

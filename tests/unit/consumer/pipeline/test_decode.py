@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from consumer_fakes import GOOD, encode, event
 
-from consumer.decode import Rejected, decode_event
+from consumer.pipeline.decode import Rejected, decode_event
 from model.schema import MAX_EVENT_BYTES, REASONS, DiamondEvent
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from consumer_fakes import GOOD, FakeMessage, encode, event
 
-from consumer.batch import build_batch, decode_batch
-from consumer.decode import Rejected, decode_event
+from consumer.pipeline.batch import build_batch, decode_batch
+from consumer.pipeline.decode import Rejected, decode_event
 from model.features import CATEGORIES
 from model.schema import MAX_EVENT_BYTES, MAX_EVENT_ID_LENGTH, DiamondEvent
 
@@ -125,7 +125,7 @@ def test_the_poison_corpus_agrees_with_the_reference() -> None:
 
 
 def test_batches_of_valid_events_take_no_reference_call(monkeypatch) -> None:
-    import consumer.fastpath as fastpath
+    import consumer.pipeline.fastpath as fastpath
 
     def refuse(*_: Any) -> None:
         raise AssertionError("the fast path should have accepted every event")
