@@ -1,53 +1,58 @@
-"""The scoring service: set up, run the consume loop, shut down cleanly.
+"""The scoring service: set up, run the consume loop, shut down cleanly. Lifecycle only.
 
-Rebalance safety: every write and commit happens *between* `consume()` calls, and librdkafka
-only runs the rebalance callbacks *inside* `consume()`; so `on_revoke` never sees an open
-transaction (exactly-once) nor unacknowledged outputs (at-least-once): nothing is pending there.
+::
+
+    ScoringService.run()
+      load the model --> drift observer (consumer.drift) --> HTTP server (consumer.ops)
+      --> broker check, consumer, producer, sink, lag tracker (consumer.edge)
+      --> BatchProcessor + ConsumeLoop (consumer.loop) --> transform (consumer.pipeline)
+      --> on exit, in reverse: lag tracker, consumer, sink, drift observer, HTTP server
+
+Every resource is registered on one `ExitStack` as soon as it exists, so whatever fails (the
+broker check, the loop, a signal) closes exactly what was opened, in reverse order.
 
 Shutdown (SIGTERM/SIGINT set `stop_event`): the current batch is finished and committed, then
 the consumer is closed (it leaves the group at once) and the producer flushed.
 
-Drift monitoring (`consumer.monitoring`, on unless --no-drift) is built from the settings: the
-group subscribes to the labels topic too, and the monitor evaluates after batches and when idle.
+Drift monitoring (`consumer.drift`, on unless --no-drift) is built from the settings: the group
+subscribes to the labels topic too, and the drift observer evaluates after batches and when idle.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from consumer.loop.budget import BatchBudget
+from consumer.drift import DriftObserver, build_drift_observer, check_copartitioned
 from consumer.edge.clients import (
     build_admin,
     build_consumer,
     build_offsets_reader,
     build_producer,
     check_broker,
-    max_poll_interval,
 )
-from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink, Sink, rewind
-from consumer.exceptions import ConsumerError, DeliveryError, FatalKafkaError
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.errors import ClientErrors
+from consumer.edge.lag import LagTracker
+from consumer.exceptions import ConsumerError, ModelLoadError
+from consumer.loop.consume import ConsumeLoop
+from consumer.loop.flow import LabelFlow
+from consumer.loop.processor import BatchProcessor
+from consumer.loop.summary import RunSummary
+from consumer.observers import BatchObserver, LabelHandler, call_safely
 from consumer.ops.http import HealthState, MetricsServer
-from consumer.edge.lag import LagMonitor
 from consumer.ops.metrics import ConsumerMetrics
-from consumer.drift import build_drift_observer
-from consumer.drift.build import check_copartitioned
-from consumer.observers import BatchObserver, StreamMonitor, call_safely
-from consumer.loop.processor import BatchProcessor, first_offsets
-from consumer.ops.ratelimit import RateLimitedLog
-from consumer.loop.summary import RunSummary, load_model
 from consumer.pipeline.scoring import ModelLike, Scorer
 from consumer.settings import ConsumerSettings
+from consumer.testing.faults import FaultInjector
 
 log = logging.getLogger(__name__)
-
-MAX_CONSECUTIVE_FAILURES = 8
-BACKOFF_INITIAL, BACKOFF_MAX = 0.5, 10.0
 
 
 class ScoringService:
@@ -69,49 +74,64 @@ class ScoringService:
         self.stop_event = stop_event if stop_event is not None else threading.Event()
         self.observers = list(observers)
         self.model = model
-        self.monitor: StreamMonitor | None = None  # built in run() from the settings
+        self.drift: DriftObserver | None = None  # built in run() from the settings
         self.summary = RunSummary()
         self.server: MetricsServer | None = None
         self.started = threading.Event()  # set once the HTTP server listens
-        self._fatal: KafkaError | None = None
-        self._kafka_log = RateLimitedLog(log)
+        self.errors = ClientErrors(self.metrics, logger=log)
 
     @property
     def metrics_port(self) -> int | None:
         return self.server.port if self.server is not None else None
+
+    @property
+    def label_handler(self) -> LabelHandler | None:
+        return self.drift.labels if self.drift is not None else None
 
     def run(self) -> RunSummary:
         s = self.settings
         model = self.model if self.model is not None else load_model(s.model_path)
         self.metrics.set_model(model.version, model.model_type, model.sha256)
         self.health.model_loaded = True
-        self.monitor = build_drift_observer(s, model, self.registry)
-        try:
-            self.server = MetricsServer(self.registry, self.health, s.metrics_addr, s.metrics_port)
-            self.server.start()
-        except OSError as exc:
-            raise ConsumerError(
-                f"cannot serve metrics on {s.metrics_addr}:{s.metrics_port}: {exc} "
-                "(--metrics-port / CONSUMER_METRICS_PORT; 0 picks a free port)"
-            ) from exc
-        self.started.set()
-        consumer: Consumer | None = None
-        sink: Sink | None = None
-        lag: LagMonitor | None = None
-        try:
+        self.drift = build_drift_observer(s, model, self.registry)
+        with ExitStack() as stack:
+            self.server = self._serve()
+            stack.callback(self.server.stop)
+            if self.drift is not None:
+                drift = self.drift
+                stack.callback(call_safely, drift.close, type(drift).__name__, self.metrics)
+            stack.callback(self._stopping)  # also when a client below fails to start
+            self.started.set()
             check_copartitioned(s, check_broker(s))
-            consumer = build_consumer(s, error_cb=self._on_kafka_error)
-            producer = build_producer(s, error_cb=self._on_kafka_error)
-            cls = ExactlyOnceSink if s.exactly_once else AtLeastOnceSink
-            sink = cls(producer, consumer, self.metrics)
+            consumer = build_consumer(s, error_cb=self.errors)
+            producer = build_producer(s, error_cb=self.errors)
+            sink_cls = ExactlyOnceSink if s.exactly_once else AtLeastOnceSink
+            fault = FaultInjector.from_spec(s.fault)  # None unless a chaos run sets CONSUMER_FAULT
+            sink = sink_cls(producer, consumer, self.metrics, fault=fault)
+            # registered only now (the consumer has not subscribed yet: it holds no partitions)
+            # so that on exit the consumer closes first: it leaves the group at once and its
+            # partitions move, then the producer is flushed
+            stack.callback(sink.close)
+            stack.callback(_close_consumer, consumer)
             sink.start()
-            lag = LagMonitor(
+            lag = LagTracker(
                 build_admin(s), s.group_id, self.metrics, s.lag_interval,
                 offsets=build_offsets_reader(s),
             ).start()
+            stack.callback(lag.stop)
+            stack.callback(self._stopping)  # first of all on the way out: /readyz fails at once
+            labels = self.label_handler
             processor = BatchProcessor(
                 s, scorer=Scorer(model, s.scoring_threads), sink=sink, consumer=consumer,
-                metrics=self.metrics, lag=lag, observers=self.observers, monitor=self.monitor,
+                metrics=self.metrics, lag=lag, labels=labels,
+                # the drift observer sees batches like any observer, after the others
+                observers=[*self.observers, *([self.drift] if self.drift is not None else [])],
+            )
+            loop = ConsumeLoop(
+                s, consumer=consumer, processor=processor, lag=lag, metrics=self.metrics,
+                health=self.health, errors=self.errors, stop_event=self.stop_event,
+                flow=LabelFlow(consumer, labels) if labels is not None else None,
+                summary=self.summary,
             )
             self._subscribe(consumer, lag)
             log.info(
@@ -119,27 +139,7 @@ class ScoringService:
                 s.input_topic, s.output_topic, s.dlq_topic, s.group_id, s.guarantee, model.version,
             )
             self.metrics.up.set(1)
-            started = time.perf_counter()
-            try:
-                self._loop(consumer, processor, lag)
-            finally:
-                self.summary.seconds = time.perf_counter() - started
-        finally:
-            self.health.stopping = True
-            self.metrics.up.set(0)
-            self.metrics.ready.set(0)
-            if lag is not None:
-                lag.stop()
-            if consumer is not None:
-                try:
-                    consumer.close()  # leaves the group now: partitions move without a timeout
-                except (KafkaException, RuntimeError) as exc:
-                    log.warning("closing the consumer failed: %s", exc)
-            if sink is not None:
-                sink.close()
-            if self.monitor is not None:
-                call_safely(self.monitor.close, type(self.monitor).__name__, self.metrics)
-            self.server.stop()
+            loop.run()
         log.info(
             "stopped: %d events (%d predictions, %d dead-lettered) in %d batches, %.1f s, "
             "%.0f events/s",
@@ -148,13 +148,29 @@ class ScoringService:
         )
         return self.summary
 
-    def _subscribe(self, consumer: Consumer, lag: LagMonitor) -> None:
+    def _serve(self) -> MetricsServer:
+        s = self.settings
+        server = MetricsServer(self.registry, self.health, s.metrics_addr, s.metrics_port)
+        try:
+            return server.start()
+        except OSError as exc:
+            raise ConsumerError(
+                f"cannot serve metrics on {s.metrics_addr}:{s.metrics_port}: {exc} "
+                "(--metrics-port / CONSUMER_METRICS_PORT; 0 picks a free port)"
+            ) from exc
+
+    def _stopping(self) -> None:
+        self.health.stopping = True
+        self.metrics.up.set(0)
+        self.metrics.ready.set(0)
+
+    def _subscribe(self, consumer: Consumer, lag: LagTracker) -> None:
         def on_assign(_: Consumer, partitions: list[TopicPartition]) -> None:
             log.info("assigned %s", _fmt(partitions))
             lag.on_assign(partitions)
 
         def on_revoke(_: Consumer, partitions: list[TopicPartition]) -> None:
-            # Nothing pending here (see the module docstring): only per-partition state to drop.
+            # Nothing pending here (see consumer.loop.consume): only per-partition state to drop.
             log.info("revoked %s", _fmt(partitions))
             lag.on_revoke(partitions)
 
@@ -163,125 +179,11 @@ class ScoringService:
             lag.on_revoke(partitions)
 
         topics = [self.settings.input_topic]
-        if self.monitor is not None and self.monitor.labels_topic:
-            topics.append(self.monitor.labels_topic)  # co-partitioned: see consumer.monitoring
+        labels = self.label_handler
+        if labels is not None:
+            topics.append(labels.labels_topic)  # co-partitioned: see consumer.drift
         consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
         self.health.subscribed = True
-
-    def _loop(self, consumer: Consumer, processor: BatchProcessor, lag: LagMonitor) -> None:
-        s, summary = self.settings, self.summary
-        failures = 0
-        last_idle_check = time.monotonic()
-        budget = BatchBudget(s.batch_size, max_poll_interval(s))  # see consumer.budget
-        while not self.stop_event.is_set():
-            if self._fatal is not None:
-                raise FatalKafkaError(f"fatal Kafka client error: {self._fatal}")
-            want = budget.size
-            if s.max_events is not None:
-                want = min(want, s.max_events - summary.consumed)
-                if want <= 0:
-                    log.info("max_events=%d reached", s.max_events)
-                    break
-            messages = self._consume(consumer, want)
-            self.health.beat()
-            if not self.health.first_poll_done:
-                self.health.first_poll_done = True
-                self.metrics.ready.set(1)
-            data = self._data_messages(messages)
-            if data:
-                batch_started = time.perf_counter()
-                try:
-                    result = processor.process(data)
-                except DeliveryError as exc:
-                    budget.record(len(data), time.perf_counter() - batch_started)
-                    failures += 1
-                    summary.retries += 1
-                    self.metrics.batch_retries.inc()
-                    if failures >= MAX_CONSECUTIVE_FAILURES:
-                        raise DeliveryError(
-                            f"gave up after {failures} consecutive failed batches: {exc}"
-                        ) from exc
-                    # no longer than a batch may take: the wait does not poll either
-                    delay = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (failures - 1), budget.seconds)
-                    log.error(
-                        "batch of %d events NOT committed (attempt %d/%d): %s; rewinding to the "
-                        "committed offsets and retrying in %.1f s",
-                        len(data), failures, MAX_CONSECUTIVE_FAILURES, exc, delay,
-                    )
-                    rewind(consumer, first_offsets(data))
-                    self.stop_event.wait(delay)
-                    continue
-                budget.record(len(data), time.perf_counter() - batch_started)
-                failures = 0
-                summary.consumed += result.consumed
-                summary.predictions += result.predictions
-                summary.dead_lettered += result.dead_lettered
-                summary.batches += 1
-                continue
-            if self.monitor is not None:  # evaluates the tail of a burst (if due)
-                processor.idle()
-            if time.monotonic() - last_idle_check >= s.lag_interval:
-                last_idle_check = time.monotonic()
-                self._commit_idle_positions(consumer, processor, lag)
-
-    def _consume(self, consumer: Consumer, want: int) -> list[Message]:
-        """Up to `want` messages already fetched, without waiting; when none is, wait up to
-        batch_timeout for the first one. A batch is never held back to fill up (consume() waits
-        its whole timeout unless `want` messages arrive): under load batches are full, at a
-        lower rate they hold what arrived during the previous batch, so the added latency is one
-        batch's processing, not batch_timeout. Messages only ever come from one consume() call
-        per batch, so the rebalance safety above holds."""
-        messages = consumer.consume(num_messages=want, timeout=0)
-        if messages:
-            return messages
-        return consumer.consume(num_messages=1, timeout=self.settings.batch_timeout)
-
-    def _data_messages(self, messages: list[Message]) -> list[Message]:
-        data = []
-        for msg in messages:
-            err = msg.error()
-            if err is None:
-                data.append(msg)
-            elif err.code() == KafkaError._PARTITION_EOF:
-                continue
-            elif err.fatal():
-                raise FatalKafkaError(f"fatal consumer error: {err}")
-            else:
-                self.metrics.kafka_errors.inc()
-                self._kafka_log.log(
-                    logging.ERROR, err.name(), "consume error on %s[%s]: %s",
-                    msg.topic(), msg.partition(), err,
-                )
-        return data
-
-    def _commit_idle_positions(
-        self, consumer: Consumer, processor: BatchProcessor, lag: LagMonitor
-    ) -> None:
-        """When idle, move committed offsets over trailing transaction markers (else the lag
-        of a transactionally-written input never reaches 0). Safe: the position only counts
-        messages already returned, and every returned message was processed and committed."""
-        committed = lag.committed()
-        known = [TopicPartition(t, p) for (t, p) in lag.assigned() if (t, p) in committed]
-        if not known:
-            return
-        ahead = [
-            tp for tp in consumer.position(known)
-            if tp.error is None and tp.offset > committed[(tp.topic, tp.partition)]
-        ]
-        if ahead:
-            try:
-                if processor.sink.write_batch([], [], ahead):
-                    lag.on_commit(ahead)
-            except DeliveryError as exc:
-                log.warning("idle offset commit failed: %s", exc)
-
-    def _on_kafka_error(self, err: KafkaError) -> None:
-        self.metrics.kafka_errors.inc()
-        if err.fatal():
-            self._fatal = err
-            log.error("fatal Kafka client error: %s", err)
-        else:
-            self._kafka_log.log(logging.WARNING, err.name(), "Kafka client error: %s", err)
 
 
 def run_consumer(
@@ -297,6 +199,27 @@ def run_consumer(
         settings, registry=registry, stop_event=stop_event, observers=observers, model=model
     )
     return service.run()
+
+
+def load_model(path: Any) -> ModelLike:
+    from model.artifact import load_artifact
+    from model.exceptions import ArtifactError
+
+    try:
+        return load_artifact(path)
+    except ArtifactError as exc:
+        raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
+    except Exception as exc:  # unpickling a broken file can raise nearly anything
+        raise ModelLoadError(
+            f"cannot load the model from {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _close_consumer(consumer: Consumer) -> None:
+    try:
+        consumer.close()  # leaves the group now: partitions move without a timeout
+    except (KafkaException, RuntimeError) as exc:
+        log.warning("closing the consumer failed: %s", exc)
 
 
 def _fmt(partitions: list[TopicPartition]) -> str:

@@ -133,6 +133,18 @@ class ConsumerSettings(BaseSettings):
     concept_ratio_threshold: float = Field(
         1.5, gt=1, le=100, description="concept drift when window MAE / reference MAE exceeds"
     )
+    # -- fault injection (consumer.testing.faults): for fault-injection tests only -------------
+    fault: str = Field(
+        "", description="fault-injection tests only: '<point>:<action>[=S][@n]' (empty: off)"
+    )
+
+    @field_validator("fault")
+    @classmethod
+    def _valid_fault(cls, value: str) -> str:
+        from consumer.testing.faults import FaultInjector  # test-only code, loaded when checked
+
+        FaultInjector.parse(value)  # ValueError names the format
+        return value
 
     @field_validator("kafka_config")
     @classmethod

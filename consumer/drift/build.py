@@ -1,4 +1,4 @@
-"""Build the drift observer of a service from its settings and the loaded model."""
+"""Build the drift observer (and its label feed) of a service from its settings and the model."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from common.kafka_config import client_config
-from consumer.edge.clients import instance_id, kafka_log
+from consumer.drift.evaluator import Evaluator, ReportSource
+from consumer.drift.feed import DataFeed
 from consumer.drift.join import LabelJoin
+from consumer.drift.label_feed import LabelFeed
 from consumer.drift.metrics import DriftMetrics
 from consumer.drift.observer import DriftObserver
 from consumer.drift.reports import ReportPublisher
+from consumer.drift.schedule import EvaluationSchedule
+from consumer.edge.clients import instance_id, kafka_log
 from consumer.settings import ConsumerSettings
 from drift import ConceptDriftMonitor, DriftMonitor, ProfileError, ReferenceProfile
 
@@ -76,15 +80,22 @@ def build_drift_observer(
         settings.drift_eval_every, labels_topic or "off",
         settings.drift_reports_topic or "nowhere",
     )
-    return DriftObserver(
-        monitor, metrics, eval_interval=settings.drift_eval_interval,
-        eval_every=settings.drift_eval_every, max_share=settings.drift_eval_max_share,
-        headroom=settings.batch_size,
-        concept=concept, join=join,
-        labels_topic=labels_topic, publisher=publisher,
+    schedule = EvaluationSchedule(
+        eval_interval=settings.drift_eval_interval, eval_every=settings.drift_eval_every,
+        max_share=settings.drift_eval_max_share,
+    )
+    labels = None
+    if join is not None:
+        labels = LabelFeed(
+            join, metrics, labels_topic=settings.labels_topic, headroom=settings.batch_size,
+            concept=concept, on_received=schedule.add_labels,
+        )
+    source = ReportSource(
         model_version=str(getattr(model, "version", "")), group_id=settings.group_id,
         instance=instance,
     )
+    evaluator = Evaluator(monitor, metrics, concept=concept, publisher=publisher, source=source)
+    return DriftObserver(DataFeed(monitor, metrics), evaluator, schedule, labels=labels)
 
 
 def check_copartitioned(settings: ConsumerSettings, partitions: Mapping[str, int]) -> None:

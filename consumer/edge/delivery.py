@@ -16,8 +16,8 @@ re-reads the batch) or `FatalKafkaError` (exit).
   succeeded, then a synchronous commit of the explicit next offsets. A crash between the flush
   and the commit re-delivers the batch: duplicates are possible, loss is not.
 
-Both sinks call `consumer.faults` at named points of a batch (off unless CONSUMER_FAULT is set:
-fault-injection tests only).
+Both sinks call their `fault` hook (`consumer.testing.faults`) at named points of a batch: None
+unless CONSUMER_FAULT (`ConsumerSettings.fault`) is set, for fault-injection tests only.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import Any, Protocol, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from consumer.exceptions import DeliveryError, FatalKafkaError
-from consumer.testing.faults import FaultInjector
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.records import OutRecord
 
@@ -40,6 +39,12 @@ T = TypeVar("T")
 TXN_TIMEOUT = 30.0
 RETRIABLE_ATTEMPTS = 3
 HANG_GRACE = 15.0  # seconds past a transactional call's own timeout before it counts as hung
+
+
+class FaultHook(Protocol):
+    """Called at named points of a batch (`consumer.testing.faults`; fault-injection tests only)."""
+
+    def at(self, point: str, records: int) -> None: ...
 
 
 class Sink(Protocol):
@@ -58,13 +63,16 @@ class Sink(Protocol):
 
 
 class _ProducingSink:
-    def __init__(self, producer: Producer, consumer: Consumer, metrics: ConsumerMetrics) -> None:
+    def __init__(
+        self, producer: Producer, consumer: Consumer, metrics: ConsumerMetrics,
+        *, fault: FaultHook | None = None,
+    ) -> None:
         self.producer = producer
         self.consumer = consumer
         self.metrics = metrics
         self._failures = 0
         self._first_failure: KafkaError | None = None
-        self.fault = FaultInjector.from_env()  # None unless a chaos run sets CONSUMER_FAULT
+        self.fault = fault  # None unless a chaos run sets CONSUMER_FAULT (settings.fault)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -241,24 +249,6 @@ def _retrying(call: Callable[..., T], *args: Any) -> T:
                 raise
             log.warning("%s: retriable error (attempt %d): %s", call.__name__, attempt, err)
     raise AssertionError("unreachable")
-
-
-def rewind(consumer: Consumer, first_offsets: dict[tuple[str, int], int]) -> None:
-    """Seek each partition of a failed batch back to its committed offset (else its first)."""
-    targets = dict(first_offsets)
-    partitions = [TopicPartition(t, p) for t, p in first_offsets]
-    try:
-        for tp in consumer.committed(partitions, timeout=TXN_TIMEOUT):
-            if tp.error is None and tp.offset >= 0:
-                targets[(tp.topic, tp.partition)] = tp.offset
-    except KafkaException as exc:
-        log.warning("could not read committed offsets (%s): rewinding to the batch start", exc)
-    for (topic, partition), offset in targets.items():
-        try:
-            consumer.seek(TopicPartition(topic, partition, offset))
-            log.warning("rewound %s[%d] to offset %d", topic, partition, offset)
-        except KafkaException as exc:  # revoked meanwhile: the new owner reads from committed
-            log.warning("could not rewind %s[%d]: %s", topic, partition, exc)
 
 
 def _fmt(tp: TopicPartition) -> str:

@@ -41,7 +41,7 @@ Partition = tuple[str, int]
 REQUEST_TIMEOUT = 5.0
 
 
-class LagMonitor:
+class LagTracker:
     def __init__(
         self, admin: Any, group_id: str, metrics: ConsumerMetrics, interval: float,
         *, offsets: Any | None = None,
@@ -90,7 +90,7 @@ class LagMonitor:
             return set(self._assigned)
 
     # -- the measuring thread ---------------------------------------------------------------
-    def start(self) -> LagMonitor:
+    def start(self) -> LagTracker:
         self._thread = threading.Thread(target=self._run, name="consumer-lag", daemon=True)
         self._thread.start()
         return self

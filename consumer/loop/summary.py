@@ -1,12 +1,8 @@
-"""What a run of the service returns, and loading its model (split out of `consumer.service`)."""
+"""What a run of the service returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from consumer.exceptions import ModelLoadError
-from consumer.pipeline.scoring import ModelLike
 
 
 @dataclass
@@ -21,17 +17,3 @@ class RunSummary:
     @property
     def events_per_second(self) -> float:
         return self.consumed / self.seconds if self.seconds > 0 else 0.0
-
-
-def load_model(path: Any) -> ModelLike:
-    from model.artifact import load_artifact
-    from model.exceptions import ArtifactError
-
-    try:
-        return load_artifact(path)
-    except ArtifactError as exc:
-        raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
-    except Exception as exc:  # unpickling a broken file can raise nearly anything
-        raise ModelLoadError(
-            f"cannot load the model from {path}: {type(exc).__name__}: {exc}"
-        ) from exc

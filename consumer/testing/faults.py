@@ -2,7 +2,11 @@
 
     CONSUMER_FAULT="<point>:<action>[@<n>]"     e.g. "before_commit:kill@3"
 
-Points, in the order a batch reaches them inside `consumer.delivery`:
+The spec is the settings field `ConsumerSettings.fault` (so env CONSUMER_FAULT, checked with
+the other settings at start); the service builds the injector with `FaultInjector.from_spec`
+and hands it to its sink (`consumer.edge.delivery`), which calls `at(point, records)`.
+
+Points, in the order a batch reaches them inside the sink:
 
 ===============  ==========================================================================
 point            state of the batch
@@ -19,8 +23,7 @@ Actions: ``kill`` SIGKILLs this process the n-th time the point is reached (defa
 ``sleep=S`` sleeps S seconds and ``sleep_per_event=S`` S seconds per record of the batch (a
 slow model), each time from the n-th on.
 
-Deliberately not a `ConsumerSettings` field: it is for fault-injection tests only, never shown
-in `--help`, and costs one `is None` check per batch when unset.
+For fault-injection tests only; costs one `is None` check per batch when unset.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ class FaultInjector:
         self.hits = 0
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> FaultInjector | None:
-        spec = (os.environ if environ is None else environ).get(ENV_VAR, "").strip()
+    def parse(cls, spec: str) -> FaultInjector | None:
+        """The injector `spec` describes (None when blank); ValueError naming the format."""
+        spec = spec.strip()
         if not spec:
             return None
         match = _SPEC.match(spec)
@@ -61,8 +65,14 @@ class FaultInjector:
                 "sleep=S or sleep_per_event=S"
             )
         point, action, seconds, nth = match.groups()
-        injector = cls(point, action, float(seconds or 0), int(nth or 1))
-        log.warning("FAULT INJECTION ENABLED (%s=%s): for tests only", ENV_VAR, spec)
+        return cls(point, action, float(seconds or 0), int(nth or 1))
+
+    @classmethod
+    def from_spec(cls, spec: str) -> FaultInjector | None:
+        """`parse`, and a loud warning when a fault is armed."""
+        injector = cls.parse(spec)
+        if injector is not None:
+            log.warning("FAULT INJECTION ENABLED (%s=%s): for tests only", ENV_VAR, spec.strip())
         return injector
 
     def at(self, point: str, records: int) -> None:

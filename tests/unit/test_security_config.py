@@ -36,9 +36,9 @@ from consumer.edge.clients import (
     offsets_reader_config,
     producer_config,
 )
-from consumer.pipeline.decode import Rejected, decode_event
 from consumer.ops.http import HealthState, MetricsServer
 from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.decode import Rejected, decode_event
 from consumer.settings import ConsumerSettings
 from model.features import CATEGORIES, FEATURES, TARGET
 from model.schema import MAX_EVENT_BYTES

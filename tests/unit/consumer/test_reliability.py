@@ -9,21 +9,35 @@ import threading
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 
-from consumer.loop.budget import BatchBudget
 from consumer.edge.clients import max_poll_interval, offsets_reader_config
 from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.lag import LagTracker
 from consumer.exceptions import DeliveryError, FatalKafkaError, KafkaConfigError
-from consumer.testing.faults import ENV_VAR, FaultInjector
-from consumer.edge.lag import LagMonitor
+from consumer.loop.budget import BatchBudget
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.records import OutRecord
 from consumer.settings import ConsumerSettings
+from consumer.testing.faults import ENV_VAR, FaultInjector
 
 
-def test_no_fault_unless_the_variable_is_set() -> None:
-    assert FaultInjector.from_env({}) is None
-    assert FaultInjector.from_env({ENV_VAR: " "}) is None
+def test_no_fault_unless_the_variable_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert ConsumerSettings().fault == ""
+    assert FaultInjector.from_spec(ConsumerSettings().fault) is None
+    assert FaultInjector.from_spec(" ") is None
+
+
+def test_the_variable_reaches_the_settings_and_a_bad_spec_is_a_settings_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(ENV_VAR, "before_commit:kill@3")
+    fault = FaultInjector.from_spec(ConsumerSettings().fault)
+    assert fault is not None and (fault.point, fault.nth) == ("before_commit", 3)
+    monkeypatch.setenv(ENV_VAR, "before_commit:explode")
+    with pytest.raises(ValidationError, match=ENV_VAR):
+        ConsumerSettings()
 
 
 @pytest.mark.parametrize(
@@ -36,7 +50,7 @@ def test_no_fault_unless_the_variable_is_set() -> None:
     ],
 )
 def test_fault_specs_parse(spec: str, expected: tuple[str, str, float, int]) -> None:
-    fault = FaultInjector.from_env({ENV_VAR: spec})
+    fault = FaultInjector.parse(spec)
     assert fault is not None
     assert (fault.point, fault.action, fault.seconds, fault.nth) == expected
 
@@ -45,7 +59,7 @@ def test_fault_specs_parse(spec: str, expected: tuple[str, str, float, int]) -> 
                                   "before_commit:kill@0"])
 def test_bad_fault_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match=ENV_VAR):
-        FaultInjector.from_env({ENV_VAR: spec})
+        FaultInjector.parse(spec)
 
 
 def test_kill_fires_once_at_the_nth_hit_of_its_point(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +156,7 @@ class EndsOnlyAdmin:
 def test_lag_reads_committed_offsets_through_the_consumer_handle() -> None:
     registry = CollectorRegistry()
     reader = FakeOffsetsReader({("in", 0): 60})
-    lag = LagMonitor(EndsOnlyAdmin(), "g", ConsumerMetrics(registry), 5.0, offsets=reader)
+    lag = LagTracker(EndsOnlyAdmin(), "g", ConsumerMetrics(registry), 5.0, offsets=reader)
     lag.on_assign([TopicPartition("in", 0)])
     assert lag.update() == {("in", 0): 40}
     lag.stop()

@@ -13,8 +13,17 @@ import pytest
 from consumer_fakes import FakeMessage
 from prometheus_client import CollectorRegistry
 
+from consumer.drift import (
+    DataFeed,
+    DriftMetrics,
+    DriftObserver,
+    EvaluationSchedule,
+    Evaluator,
+    LabelFeed,
+    LabelJoin,
+    ReportSource,
+)
 from consumer.pipeline.batch import BatchMeta
-from consumer.drift import DriftMetrics, DriftObserver, LabelJoin
 from drift import ConceptDriftMonitor, DriftMonitor, ReferenceProfile
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 
@@ -72,21 +81,30 @@ class RecordingPublisher:
         self.closed = True
 
 
+WALL = 1_767_225_600.5
+
+
 def make_observer(profile, *, every=1000, interval=5.0, max_share=1.0, labels=True):
     registry = CollectorRegistry()
     clock = Clock()
     metrics = DriftMetrics(registry, profile.features)
     publisher = RecordingPublisher()
-    join = LabelJoin(cache_size=10_000, ttl=600, pending_size=1000, pending_wait=60,
-                     clock=clock) if labels else None
-    observer = DriftObserver(
-        DriftMonitor(profile), metrics, eval_interval=interval, eval_every=every,
-        max_share=max_share,
-        concept=ConceptDriftMonitor(profile, window_size=200, min_window=50) if labels else None,
-        join=join, labels_topic=LABELS if labels else None, publisher=publisher,  # type: ignore[arg-type]
-        model_version="hgb-test", group_id="g", instance="host-1", clock=clock,
-        wall=lambda: 1_767_225_600.5,
+    schedule = EvaluationSchedule(eval_interval=interval, eval_every=every, max_share=max_share,
+                                  clock=clock)
+    concept = ConceptDriftMonitor(profile, window_size=200, min_window=50) if labels else None
+    feed = None
+    if labels:
+        join = LabelJoin(cache_size=10_000, ttl=600, pending_size=1000, pending_wait=60,
+                         clock=clock)
+        feed = LabelFeed(join, metrics, labels_topic=LABELS, concept=concept,
+                         on_received=schedule.add_labels, wall=lambda: WALL)
+    monitor = DriftMonitor(profile)
+    evaluator = Evaluator(
+        monitor, metrics, concept=concept, publisher=publisher,
+        source=ReportSource(model_version="hgb-test", group_id="g", instance="host-1"),
+        wall=lambda: WALL,
     )
+    observer = DriftObserver(DataFeed(monitor, metrics), evaluator, schedule, labels=feed)
     return observer, registry, clock, publisher
 
 
@@ -168,7 +186,7 @@ def test_the_count_trigger_respects_the_cost_share(profile) -> None:
     rng = np.random.default_rng(3)
     feed(observer, diamonds(rng, 100))  # the first one: nothing measured yet
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
-    observer.last_duration = 0.02  # pretend it took 20 ms: the next count trigger waits 1 s
+    observer.schedule.last_duration = 0.02  # it took 20 ms: the next count trigger waits 1 s
     clock.now += 0.5
     feed(observer, diamonds(rng, 100))
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
@@ -183,7 +201,7 @@ def test_gauges_follow_the_report_and_feature_labels_stay_bounded(profile) -> No
     shifted = diamonds(rng, WINDOW, carat_scale=1.6)
     shifted["extra"] = 1.0  # a column the profile does not know never becomes a label value
     feed(observer, shifted)
-    report = observer.last_report
+    report = observer.evaluator.last_report
     assert report is not None and report.drifted_features == ("carat",)
     value = registry.get_sample_value
     for feature, fd in report.features.items():
@@ -234,7 +252,8 @@ def test_labels_join_feed_the_concept_monitor_and_the_counters(profile) -> None:
         label("never-scored", 500.0, offset=901),
         label(ids[0], 900.0, offset=902, published=1_767_225_600_000 + 601_000),  # late
     ]
-    observer.on_labels(messages)
+    assert observer.labels is not None
+    observer.labels.on_labels(messages)
     observer.after_batch()
     value = registry.get_sample_value
     assert value("diamond_labels_received_total") == 303
@@ -244,7 +263,7 @@ def test_labels_join_feed_the_concept_monitor_and_the_counters(profile) -> None:
     assert value("diamond_labels_unmatched_total") == 0  # "never-scored" is still pending
     assert value("diamond_labels_pending") == 1
     assert value("diamond_label_cache_size") == 0  # every cached prediction was joined
-    assert observer.concept is not None and observer.concept.n_seen == 300
+    assert observer.evaluator.concept is not None and observer.evaluator.concept.n_seen == 300
     observer.evaluate()
     assert value("diamond_concept_drift_detected") == 1
     assert value("diamond_concept_mae_ratio") > 1.5
@@ -281,8 +300,7 @@ def test_report_record_shape_is_json_without_nan(profile) -> None:
 
 def test_without_a_label_join_concept_is_null(profile) -> None:
     observer, registry, _, publisher = make_observer(profile, labels=False)
-    assert observer.labels_topic is None
-    observer.on_labels([label("x", 1.0)])  # ignored: no join
+    assert observer.labels_topic is None and observer.labels is None  # no label handler
     assert observer.evaluate()["concept"] is None
     assert math.isnan(registry.get_sample_value("diamond_concept_reference_mae"))
     observer.close()
@@ -294,46 +312,47 @@ def test_without_a_label_join_concept_is_null(profile) -> None:
     [{"eval_interval": 0, "eval_every": 1}, {"eval_interval": 1, "eval_every": 0},
      {"eval_interval": 1, "eval_every": 1, "max_share": 0}],
 )
-def test_bad_parameters_raise(profile, kwargs) -> None:
-    metrics = DriftMetrics(CollectorRegistry(), profile.features)
+def test_bad_parameters_raise(kwargs) -> None:
     with pytest.raises(ValueError, match="eval_interval must be > 0 s"):
-        DriftObserver(DriftMonitor(profile), metrics, **kwargs)
+        EvaluationSchedule(**kwargs)
 
 
 def test_a_join_needs_a_labels_topic(profile) -> None:
     metrics = DriftMetrics(CollectorRegistry(), profile.features)
     join = LabelJoin(cache_size=10, ttl=1, pending_size=1, pending_wait=1)
     with pytest.raises(ValueError, match="labels_topic"):
-        DriftObserver(DriftMonitor(profile), metrics, eval_interval=1, eval_every=1, join=join)
+        LabelFeed(join, metrics, labels_topic="")
 
 
 def test_rows_are_buffered_into_few_large_updates_and_flushed_before_evaluating(profile) -> None:
     observer, _, _, _ = make_observer(profile, every=10**6, interval=60)
-    observer.update_rows = 400
+    observer.feed.update_rows = 400
     rng = np.random.default_rng(6)
     feed(observer, diamonds(rng, 150))
     feed(observer, diamonds(rng, 150))
-    assert observer.monitor.n_seen == 0  # still buffered
+    assert observer.feed.monitor.n_seen == 0  # still buffered
     feed(observer, diamonds(rng, 150))  # 450 >= 400: one update of all three batches
-    assert observer.monitor.n_seen == 450
+    assert observer.feed.monitor.n_seen == 450
     feed(observer, diamonds(rng, 50))
     record = observer.evaluate()  # flushes first: the report covers every scored event
-    assert record["n_seen"] == observer.monitor.n_seen == 500
+    assert record["n_seen"] == observer.feed.monitor.n_seen == 500
     assert record["data"]["n_rows"] == WINDOW
 
 
-def test_pause_labels_while_another_batch_might_not_fit(profile) -> None:
+def test_should_pause_while_another_batch_might_not_fit(profile) -> None:
     observer, _, _, _ = make_observer(profile)  # pending_size 1000
-    observer.headroom = 100  # batches of 100: pause above 900 pending, resume at 450
-    assert observer.join is not None and not observer.pause_labels
-    observer.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(900)])
-    assert not observer.pause_labels  # 100 more still fit
-    observer.on_labels([label("ahead-900", 100.0, offset=900)])
-    assert observer.pause_labels
+    feed = observer.labels
+    assert feed is not None
+    feed.headroom = 100  # batches of 100: pause above 900 pending, resume at 450
+    assert not feed.should_pause()
+    feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(900)])
+    assert not feed.should_pause()  # 100 more still fit
+    feed.on_labels([label("ahead-900", 100.0, offset=900)])
+    assert feed.should_pause()
     rng = np.random.default_rng(7)
     frame = diamonds(rng, 450)
     observer.on_batch(frame, price(frame), meta_for([f"ahead-{i}" for i in range(450)]))
-    assert observer.join.pending_len == 451 and observer.pause_labels  # hysteresis
+    assert feed.join.pending_len == 451 and feed.should_pause()  # hysteresis
     observer.on_batch(frame.iloc[:1], price(frame)[:1], meta_for(["ahead-900"]))
-    assert observer.join.pending_len == 450 and not observer.pause_labels
-    assert observer.join.counts.matched == 451 and observer.join.counts.unmatched == 0
+    assert feed.join.pending_len == 450 and not feed.should_pause()
+    assert feed.join.counts.matched == 451 and feed.join.counts.unmatched == 0

@@ -1,5 +1,6 @@
 """Drift wiring without a broker: the settings and flags, the observer built from them, and the
-batch processor routing label messages to the monitor (never to scoring or the DLQ)."""
+batch processor routing label messages to the label handler (never to scoring or the DLQ), and
+the loop's flow control pausing the labels topic when the handler asks."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from pydantic_settings import CliApp
 from test_drift_observer import diamonds, price
 
 from consumer.__main__ import cli_args
-from consumer.exceptions import DeliveryError
-from consumer.edge.lag import LagMonitor
-from consumer.ops.metrics import ConsumerMetrics
-from consumer.drift import DriftObserver, build_drift_observer
+from consumer.drift import DriftObserver, ReportPublisher, build_drift_observer
 from consumer.drift.build import check_copartitioned
+from consumer.edge.lag import LagTracker
+from consumer.exceptions import DeliveryError
+from consumer.loop.flow import LabelFlow
 from consumer.loop.processor import BatchProcessor
+from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
 from drift import ReferenceProfile
@@ -126,14 +128,17 @@ def test_build_follows_the_settings(profile, tiny_model) -> None:
         ConsumerSettings(drift_window_size=100, concept_window_size=50), model, CollectorRegistry()
     )
     assert isinstance(observer, DriftObserver)
-    assert observer.monitor.window_size == 100 and observer.labels_topic == "diamonds.labels"
-    assert observer.concept is not None and observer.concept.window_size == 50
-    assert observer.publisher is not None and observer.publisher.topic == "diamonds.drift-reports"
+    assert observer.feed.monitor.window_size == 100 and observer.labels_topic == "diamonds.labels"
+    concept, publisher = observer.evaluator.concept, observer.evaluator.publisher
+    assert concept is not None and concept.window_size == 50
+    assert observer.labels is not None and observer.labels.concept is concept
+    assert observer.labels.headroom == 1000  # the batch size
+    assert isinstance(publisher, ReportPublisher) and publisher.topic == "diamonds.drift-reports"
     no_join = build_drift_observer(
         ConsumerSettings(labels_topic="", drift_reports_topic=""), model, CollectorRegistry()
     )
-    assert no_join is not None and no_join.join is None and no_join.concept is None
-    assert no_join.labels_topic is None and no_join.publisher is None
+    assert no_join is not None and no_join.labels is None and no_join.evaluator.concept is None
+    assert no_join.labels_topic is None and no_join.evaluator.publisher is None
     assert build_drift_observer(ConsumerSettings(drift_enabled=False), model,
                                 CollectorRegistry()) is None
 
@@ -162,7 +167,10 @@ class RecordingMonitor:
     def __init__(self, fail: bool = False) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.fail = fail
-        self.pause_labels = False
+        self.pause = False
+
+    def should_pause(self) -> bool:
+        return self.pause
 
     def on_batch(self, features, predictions, meta) -> None:
         self.calls.append(("on_batch", list(meta.event_ids)))
@@ -206,7 +214,7 @@ def make_processor(model: FakeModel, monitor, fail=None):
                                 group_id="g", labels_topic="lab")
     processor = BatchProcessor(
         settings, scorer=Scorer(model), sink=sink, consumer=PausingConsumer(), metrics=metrics,
-        lag=LagMonitor(None, "g", metrics, 5.0), monitor=monitor,
+        lag=LagTracker(None, "g", metrics, 5.0), observers=[monitor], labels=monitor,
     )
     return processor, sink, registry
 
@@ -272,17 +280,27 @@ def test_labels_partitions_are_paused_while_labels_run_ahead(tiny_model) -> None
     monitor = RecordingMonitor()
     processor, _, _ = make_processor(tiny_model, monitor)
     consumer = processor.consumer
-    processor.process(mixed())
-    processor.idle()
+    flow = LabelFlow(consumer, monitor)  # the loop paces after each batch and idle poll
+
+    def batch() -> None:
+        processor.process(mixed())
+        flow.pace()
+
+    def idle() -> None:
+        processor.idle()
+        flow.pace()
+
+    batch()
+    idle()
     assert consumer.paused == []  # nothing to do: never paused
-    monitor.pause_labels = True
-    processor.process(mixed())
-    processor.process(mixed())  # again: a rebalance in between would have resumed them
+    monitor.pause = True
+    batch()
+    batch()  # again: a rebalance in between would have resumed them
     labels = [("lab", 0), ("lab", 1)]
     assert consumer.paused == [("pause", labels), ("pause", labels)]
-    monitor.pause_labels = False
-    processor.idle()  # idle polls resume too: a stream that stopped still gets its labels
-    assert consumer.paused[-1] == ("resume", labels) and not processor.labels_paused
+    monitor.pause = False
+    idle()  # idle polls resume too: a stream that stopped still gets its labels
+    assert consumer.paused[-1] == ("resume", labels) and not flow.paused
     assert ("on_idle", None) in monitor.calls
-    processor.idle()
+    idle()
     assert len(consumer.paused) == 3

@@ -14,9 +14,10 @@ from confluent_kafka.admin import OffsetSpec
 from consumer_fakes import FakePositions
 from prometheus_client import CollectorRegistry
 
-from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink, rewind
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.lag import LagTracker
+from consumer.edge.offsets import rewind
 from consumer.exceptions import DeliveryError, FatalKafkaError
-from consumer.edge.lag import LagMonitor
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.records import OutRecord
 
@@ -62,7 +63,7 @@ def test_lag_is_last_stable_offset_minus_committed() -> None:
         latest={("in", 0): 100, ("in", 1): 50, ("in", 2): 30},
         earliest={("in", 0): 0, ("in", 1): 10, ("in", 2): 20},
     )
-    lag = LagMonitor(admin, "g", metrics, interval=5.0)
+    lag = LagTracker(admin, "g", metrics, interval=5.0)
     assert lag.update() == {}  # nothing assigned yet
     lag.on_assign([TopicPartition("in", p) for p in range(3)])
     lag.on_commit([TopicPartition("in", 0, 90)])
@@ -84,7 +85,7 @@ def test_lag_is_last_stable_offset_minus_committed() -> None:
 def test_lag_thread_measures_on_assign_and_stops() -> None:
     registry = CollectorRegistry()
     admin = FakeAdmin(committed={}, latest={("in", 0): 7}, earliest={("in", 0): 2})
-    lag = LagMonitor(admin, "g", ConsumerMetrics(registry), interval=60.0).start()
+    lag = LagTracker(admin, "g", ConsumerMetrics(registry), interval=60.0).start()
     try:
         lag.on_assign([TopicPartition("in", 0)])  # wakes the thread: no 60 s wait
         deadline = time.monotonic() + 5

@@ -11,11 +11,12 @@ import pytest
 from consumer_fakes import FakeMessage, FakePositions, RecordingSink, encode, event
 from prometheus_client import CollectorRegistry
 
-from consumer.pipeline.batch import BatchMeta
+from consumer.edge.lag import LagTracker
+from consumer.edge.offsets import first_offsets
 from consumer.exceptions import DeliveryError, ScoringError
-from consumer.edge.lag import LagMonitor
+from consumer.loop.processor import BatchProcessor
 from consumer.ops.metrics import ConsumerMetrics
-from consumer.loop.processor import BatchProcessor, first_offsets
+from consumer.pipeline.batch import BatchMeta
 from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
 
@@ -41,7 +42,7 @@ def make(tiny_model, observers=(), fail=None):
     settings = ConsumerSettings(input_topic="in", output_topic="out", dlq_topic="dlq", group_id="g")
     processor = BatchProcessor(
         settings, scorer=Scorer(tiny_model), sink=sink, consumer=positions, metrics=metrics,
-        lag=LagMonitor(None, "g", metrics, 5.0), observers=observers,
+        lag=LagTracker(None, "g", metrics, 5.0), observers=observers,
     )
     return processor, sink, registry, positions
 

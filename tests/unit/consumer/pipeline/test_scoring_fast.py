@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from consumer_fakes import FakeModel
 
-from consumer.pipeline.batch import BatchMeta
 from consumer.exceptions import ScoringError
-from consumer.pipeline.records import prediction_records
+from consumer.pipeline.batch import BatchMeta
 from consumer.pipeline.preprocess import compile_preprocessing
+from consumer.pipeline.records import prediction_records
 from consumer.pipeline.scoring import Scorer
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 from model.training import build_pipeline

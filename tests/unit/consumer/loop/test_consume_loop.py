@@ -1,5 +1,5 @@
-"""The consume loop with fakes at the boundary: retry after a failed batch (rewind + backoff),
-error events, max_events, stop, fatal errors."""
+"""The consume loop (`ConsumeLoop`) with fakes at the boundary: retry after a failed batch
+(rewind + backoff), error events, max_events, stop, fatal errors."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from confluent_kafka import KafkaError, TopicPartition
 from consumer_fakes import FakeMessage
 from prometheus_client import CollectorRegistry
 
-from consumer import app as service_module
+from consumer.edge.errors import ClientErrors
 from consumer.exceptions import DeliveryError, FatalKafkaError
+from consumer.loop import retry
+from consumer.loop.consume import ConsumeLoop
 from consumer.loop.processor import BatchResult
-from consumer.app import ScoringService
+from consumer.ops.http import HealthState
+from consumer.ops.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
 
 
@@ -73,6 +76,9 @@ class FlakyProcessor:
             raise DeliveryError("injected: broker said no")
         return BatchResult(len(messages), len(messages), 0, True)
 
+    def idle(self) -> None:
+        pass
+
 
 class NoLag:
     def committed(self) -> dict:
@@ -86,74 +92,78 @@ def batch(first: int, n: int) -> list[FakeMessage]:
     return [FakeMessage(b"{}", _offset=first + i, _partition=0) for i in range(n)]
 
 
-def make_service(**overrides) -> tuple[ScoringService, CollectorRegistry]:
+def make_loop(consumer, processor, **overrides) -> tuple[ConsumeLoop, CollectorRegistry]:
     registry = CollectorRegistry()
     settings = ConsumerSettings(input_topic="in", **overrides)
-    return ScoringService(settings, registry=registry), registry
+    metrics = ConsumerMetrics(registry)
+    loop = ConsumeLoop(
+        settings, consumer=consumer, processor=processor, lag=NoLag(),  # type: ignore[arg-type]
+        metrics=metrics, health=HealthState(settings.liveness_timeout),
+        errors=ClientErrors(metrics), stop_event=threading.Event(),
+    )
+    return loop, registry
 
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_module, "BACKOFF_INITIAL", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF_INITIAL", 0.001)
 
 
 def test_failed_batch_is_rewound_and_retried_then_counted_once() -> None:
-    service, registry = make_service(max_events=5)
     consumer = ScriptedConsumer([batch(10, 5), batch(10, 5)])  # the re-read after the rewind
     processor = FlakyProcessor(failures=1)
-    service._loop(consumer, processor, NoLag())  # type: ignore[arg-type]
+    loop, registry = make_loop(consumer, processor, max_events=5)
+    loop.run()
     assert processor.calls == [[10, 11, 12, 13, 14]] * 2
     assert consumer.seeks == [("in", 0, 10)]  # no committed offset: back to the batch start
-    assert service.summary.consumed == 5 and service.summary.retries == 1
+    assert loop.summary.consumed == 5 and loop.summary.retries == 1
     assert registry.get_sample_value("diamond_batch_retries_total") == 1
 
 
 def test_gives_up_after_too_many_consecutive_failures() -> None:
-    service, _ = make_service()
     consumer = ScriptedConsumer([batch(0, 2) for _ in range(20)])
+    loop, _ = make_loop(consumer, FlakyProcessor(failures=100))
     with pytest.raises(DeliveryError, match="gave up after 8 consecutive failed batches"):
-        service._loop(consumer, FlakyProcessor(failures=100), NoLag())  # type: ignore[arg-type]
+        loop.run()
 
 
 def test_max_events_limits_the_last_batch_exactly() -> None:
-    service, _ = make_service(max_events=7, batch_size=5)
     consumer = ScriptedConsumer([batch(0, 5), batch(5, 2)])
-    service._loop(consumer, FlakyProcessor(0), NoLag())  # type: ignore[arg-type]
+    loop, _ = make_loop(consumer, FlakyProcessor(0), max_events=7, batch_size=5)
+    loop.run()
     assert consumer.requested == [5, 2]
-    assert service.summary.consumed == 7
+    assert loop.summary.consumed == 7
 
 
 def test_partition_eof_is_ignored_other_errors_counted_fatal_raises() -> None:
-    service, registry = make_service()
     eof = ErrorEvent(KafkaError(KafkaError._PARTITION_EOF))
     transient = ErrorEvent(KafkaError(KafkaError._TRANSPORT))
     fatal = ErrorEvent(KafkaError(KafkaError._FENCED, fatal=True))
     consumer = ScriptedConsumer([[eof, *batch(0, 2), transient], [fatal]])
     processor = FlakyProcessor(0)
+    loop, registry = make_loop(consumer, processor)
     with pytest.raises(FatalKafkaError, match="fatal consumer error"):
-        service._loop(consumer, processor, NoLag())  # type: ignore[arg-type]
+        loop.run()
     assert processor.calls == [[0, 1]]
     assert registry.get_sample_value("diamond_kafka_errors_total") == 1
 
 
 def test_fatal_client_error_from_the_callback_stops_the_loop() -> None:
-    service, _ = make_service()
-    service._on_kafka_error(KafkaError(KafkaError._FENCED, "fenced", fatal=True))
+    loop, _ = make_loop(ScriptedConsumer(), FlakyProcessor(0))
+    loop.errors(KafkaError(KafkaError._FENCED, "fenced", fatal=True))  # the clients' error_cb
     with pytest.raises(FatalKafkaError, match="fenced"):
-        service._loop(ScriptedConsumer(), FlakyProcessor(0), NoLag())  # type: ignore[arg-type]
+        loop.run()
 
 
 def test_stop_event_ends_the_loop_and_readiness_follows_the_first_poll() -> None:
-    service, registry = make_service()
     idle = threading.Event()
     consumer = ScriptedConsumer([batch(0, 3)], on_empty=idle)
-    thread = threading.Thread(
-        target=service._loop, args=(consumer, FlakyProcessor(0), NoLag())
-    )
+    loop, registry = make_loop(consumer, FlakyProcessor(0))
+    thread = threading.Thread(target=loop.run)
     thread.start()
     assert idle.wait(5)
-    assert service.health.first_poll_done
+    assert loop.health.first_poll_done
     assert registry.get_sample_value("diamond_consumer_ready") == 1
-    service.stop_event.set()
+    loop.stop_event.set()
     thread.join(5)
-    assert not thread.is_alive() and service.summary.consumed == 3
+    assert not thread.is_alive() and loop.summary.consumed == 3
