@@ -85,7 +85,7 @@ class ConsumerSettings(BaseSettings):
     max_event_bytes: int = Field(
         MAX_EVENT_BYTES, ge=64, le=1_000_000, description="larger events are dead-lettered"
     )
-    # -- drift monitoring and the late-label join (consumer.monitoring) ----------------------
+    # -- drift monitoring and the late-label join (consumer.drift) ---------------------------
     drift_enabled: CliImplicitFlag[bool] = Field(
         True, description="drift monitoring and the label join; --drift / --no-drift for short"
     )

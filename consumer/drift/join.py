@@ -29,7 +29,7 @@ unmatched  no cached prediction within `pending_wait`: never scored by this inst
            instance's partition, or a different partition count), dead-lettered, evicted from
            the cache by size or age, joined already (a duplicate label), or pushed out of a full
            pending buffer
-invalid    not a label at all (counted by the caller, see `consumer.monitoring.labels`)
+invalid    not a label at all (counted by the caller, see `consumer.drift.label_feed`)
 =========  =================================================================================
 """
 

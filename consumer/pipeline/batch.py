@@ -2,8 +2,8 @@
 
 The frame is built once per batch, column by column (no per-row pandas work), in consumption
 order, so `predictions[i]` belongs to `meta` row `i`. `decode_batch` is the consumer's path
-(column-wise checks, `consumer.fastpath`); `build_batch` builds the same batch from validated
-`DiamondEvent`s (the reference, used by tests).
+(column-wise checks, `consumer.pipeline.fastpath`); `build_batch` builds the same batch from
+validated `DiamondEvent`s (the reference, used by tests).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def decode_batch(
 ) -> tuple[ScoringBatch, list[tuple[MessageLike, Rejected]]]:
     """Decode and validate a batch: the scoring batch of the valid events and the rejected
     messages with their reasons, both in consumption order. Same decisions, reasons and values
-    as `decode_event` on each message, checked column-wise (`consumer.fastpath`)."""
+    as `decode_event` on each message, checked column-wise (`consumer.pipeline.fastpath`)."""
     columns = decode_values([m.value() for m in messages], max_bytes)
     if columns.rejected:
         valid = [messages[i] for i in columns.valid.tolist()]

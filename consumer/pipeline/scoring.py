@@ -1,6 +1,6 @@
 """One vectorised predict per batch, behind the model's identity.
 
-When the pipeline's preprocessing compiles (`consumer.preprocess`: the project's
+When the pipeline's preprocessing compiles (`consumer.pipeline.preprocess`: the project's
 ColumnTransformer, checked bit-identical on a probe at load), the scorer builds the model's
 input matrix from the frame's columns itself and calls the regressor's `predict` once; any
 other pipeline, or a frame the compiled step cannot take, goes through `pipeline.predict`.
