@@ -258,3 +258,23 @@ def test_at_least_once_commit_error_is_reported_not_raised() -> None:
     )
     sink, _ = sinks(AtLeastOnceSink, FakeProducer(), FakeConsumer(commit_result=[failed]))
     assert sink.write_batch(RECORDS, [], OFFSETS) is False
+
+
+class RecordingFault:
+    """A fault hook that records where the sink reached it (the chaos runs kill or sleep)."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[str, int]] = []
+
+    def at(self, point: str, records: int) -> None:
+        self.points.append((point, records))
+
+
+@pytest.mark.parametrize("cls", [ExactlyOnceSink, AtLeastOnceSink])
+def test_the_injected_fault_hook_sees_every_point_of_a_batch_in_order(cls) -> None:
+    fault = RecordingFault()
+    sink = cls(FakeProducer(), FakeConsumer(), ConsumerMetrics(CollectorRegistry()), fault=fault)
+    assert sink.write_batch(RECORDS, DLQ, OFFSETS) is True
+    assert fault.points == [
+        ("before_produce", 3), ("in_transaction", 3), ("before_commit", 3), ("after_commit", 3)
+    ]

@@ -92,14 +92,22 @@ def batch(first: int, n: int) -> list[FakeMessage]:
     return [FakeMessage(b"{}", _offset=first + i, _partition=0) for i in range(n)]
 
 
-def make_loop(consumer, processor, **overrides) -> tuple[ConsumeLoop, CollectorRegistry]:
+class CountingFlow:
+    def __init__(self) -> None:
+        self.paced = 0
+
+    def pace(self) -> None:
+        self.paced += 1
+
+
+def make_loop(consumer, processor, flow=None, **overrides) -> tuple[ConsumeLoop, CollectorRegistry]:
     registry = CollectorRegistry()
     settings = ConsumerSettings(input_topic="in", **overrides)
     metrics = ConsumerMetrics(registry)
     loop = ConsumeLoop(
         settings, consumer=consumer, processor=processor, lag=NoLag(),  # type: ignore[arg-type]
         metrics=metrics, health=HealthState(settings.liveness_timeout),
-        errors=ClientErrors(metrics), stop_event=threading.Event(),
+        errors=ClientErrors(metrics), stop_event=threading.Event(), flow=flow,
     )
     return loop, registry
 
@@ -167,3 +175,13 @@ def test_stop_event_ends_the_loop_and_readiness_follows_the_first_poll() -> None
     loop.stop_event.set()
     thread.join(5)
     assert not thread.is_alive() and loop.summary.consumed == 3
+
+
+def test_the_labels_flow_is_paced_after_every_batch_and_every_idle_poll() -> None:
+    # an empty consume() is asked again with the batch timeout: two empty answers = one idle poll
+    consumer = ScriptedConsumer([batch(0, 3), [], [], batch(3, 2)])
+    flow = CountingFlow()
+    loop, _ = make_loop(consumer, FlakyProcessor(0), flow=flow, max_events=5)
+    loop.run()
+    assert loop.summary.consumed == 5 and loop.summary.batches == 2
+    assert flow.paced == 3
