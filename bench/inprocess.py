@@ -24,10 +24,15 @@ from threadpoolctl import threadpool_limits
 
 from bench.exceptions import CaseError
 from consumer import ConsumerSettings, run_consumer
-from consumer.batch import BatchMeta, decode_batch
-from consumer.decode import Rejected, decode_event
-from consumer.outputs import dlq_record, prediction_records
-from consumer.scoring import ModelLike, Scorer
+from consumer.pipeline import (
+    BatchMeta,
+    ModelLike,
+    PipelineConfig,
+    Rejected,
+    Scorer,
+    decode_event,
+    transform,
+)
 from model.features import FEATURES
 
 log = logging.getLogger(__name__)
@@ -62,19 +67,18 @@ def ceiling(
     keys: Sequence[bytes], values: Sequence[bytes], model: ModelLike, batch_size: int,
     max_event_bytes: int,
 ) -> float:
-    """Events/s of the consumer's own per-batch work without Kafka: decode, validate, build the
-    batch, one predict, the prediction (and dead-letter) records."""
+    """Events/s of the consumer's own per-batch work without Kafka: its public pipeline function
+    `consumer.pipeline.transform` (decode, validate, build the batch, one predict, the
+    prediction and dead-letter records) on each batch."""
     messages = [BenchMessage(v, k, i % 3, i) for i, (k, v) in enumerate(zip(keys, values,
                                                                           strict=True))]
     scorer = Scorer(model, 1)
+    config = PipelineConfig(input_topic="bench.in", output_topic="bench.out",
+                            dlq_topic="bench.dlq", group_id="bench",
+                            max_event_bytes=max_event_bytes)
     started = time.perf_counter()
     for i in range(0, len(messages), batch_size):
-        chunk = messages[i:i + batch_size]
-        batch, rejected = decode_batch("bench.in", chunk, max_event_bytes)
-        predictions = scorer.predict(batch.features)
-        now_ms = int(time.time() * 1000)
-        prediction_records("bench.out", batch.meta, predictions, scorer.version, now_ms)
-        [dlq_record("bench.dlq", m, r, "bench", now_ms) for m, r in rejected]
+        transform(messages[i:i + batch_size], scorer=scorer, config=config)
     return len(messages) / (time.perf_counter() - started)
 
 

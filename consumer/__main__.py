@@ -21,8 +21,8 @@ from pydantic_settings import CliApp, SettingsError
 
 from common.logs import configure_logging
 from common.validation import describe
+from consumer.app import run_consumer
 from consumer.exceptions import ConsumerError
-from consumer.service import run_consumer
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger("consumer")

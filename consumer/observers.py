@@ -1,14 +1,21 @@
-"""Batch observers: the drift monitor and the late-label join plug in here.
+"""The one seam between the scoring loop and whatever watches it (drift monitoring, benches).
 
-After a batch is committed the service calls `on_batch(features, predictions, meta)` on each
-observer, so an observer sees each committed event once (an aborted, re-read batch is only
-observed when it finally commits). An observer's exception is logged and counted, never fatal.
+::
 
-A `StreamMonitor` (the drift monitor, `consumer.monitoring.DriftObserver`) is a batch observer
-that also gets the committed batch's messages from its `labels_topic` (`on_labels`), a call
-after each committed batch (`after_batch`) and one per idle poll (`on_idle`); the same policy
-applies to all of them (`call_safely`). Its `pause_labels` asks the processor to pause the
-labels partitions while too many labels wait for their events (flow control, not a failure).
+    committed batch ──> BatchObserver.on_batch(features, predictions, meta)   every observer
+                    ──> LabelHandler.on_labels(label messages)               the label stream
+                    ──> Scheduled.after_batch()                               observers that have it
+    idle poll       ──> Scheduled.on_idle()
+    after each      ──> LabelHandler.should_pause()   the loop pauses / resumes the labels topic
+
+Only committed batches are seen, so an observer sees each committed event once (an aborted,
+re-read batch only when it finally commits). Every hook runs through `call_safely`: an
+exception is logged and counted (``diamond_observer_errors_total``), never fatal.
+
+The labels topic (`LabelHandler.labels_topic`) is read by the same consumer as the events; its
+messages are never scored nor dead-lettered, their offsets are committed with the batch, and
+`should_pause()` (a question, no side effect on the answer's cause) lets the handler hold the
+labels back while they run far ahead of their events (flow control, not a failure).
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from consumer.batch import BatchMeta, MessageLike
-from consumer.metrics import ConsumerMetrics
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.batch import BatchMeta, MessageLike
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +39,29 @@ class BatchObserver(Protocol):
         """Called once per committed batch; must not mutate its arguments."""
 
 
-class StreamMonitor(BatchObserver, Protocol):
-    labels_topic: str | None
-
-    @property
-    def pause_labels(self) -> bool:
-        """True while the labels topic should be paused (labels wait for their predictions)."""
-        ...
-
-    def on_labels(self, messages: Sequence[MessageLike]) -> None:
-        """The committed batch's messages from `labels_topic` (after `on_batch`)."""
+@runtime_checkable
+class Scheduled(Protocol):
+    """An observer that also works on the loop's beat (e.g. evaluates on a schedule)."""
 
     def after_batch(self) -> None:
-        """After each committed batch, even one without a scored event."""
+        """After each committed batch (and after `LabelHandler.on_labels`), even one without a
+        scored event."""
 
     def on_idle(self) -> None:
         """When a poll returned nothing."""
 
-    def close(self) -> None: ...
+
+class LabelHandler(Protocol):
+    """The consumer of the labels topic."""
+
+    labels_topic: str
+
+    def on_labels(self, messages: Sequence[MessageLike]) -> None:
+        """The committed batch's messages from `labels_topic` (after every `on_batch`)."""
+
+    def should_pause(self) -> bool:
+        """True while the labels topic should be paused (labels wait for their predictions)."""
+        ...
 
 
 def call_safely(

@@ -92,7 +92,7 @@ class ConsumerSettings(BaseSettings):
     max_event_bytes: int = Field(
         MAX_EVENT_BYTES, ge=64, le=1_000_000, description="larger events are dead-lettered"
     )
-    # -- drift monitoring and the late-label join (consumer.monitoring) ----------------------
+    # -- drift monitoring and the late-label join (consumer.drift) ---------------------------
     drift_enabled: CliImplicitFlag[bool] = Field(
         True, description="drift monitoring and the label join; --drift / --no-drift for short"
     )
@@ -140,6 +140,18 @@ class ConsumerSettings(BaseSettings):
     concept_ratio_threshold: float = Field(
         1.5, gt=1, le=100, description="concept drift when window MAE / reference MAE exceeds"
     )
+    # -- fault injection (consumer.testing.faults): for fault-injection tests only -------------
+    fault: str = Field(
+        "", description="fault-injection tests only: '<point>:<action>[=S][@n]' (empty: off)"
+    )
+
+    @field_validator("fault")
+    @classmethod
+    def _valid_fault(cls, value: str) -> str:
+        from consumer.testing.faults import FaultInjector  # test-only code, loaded when checked
+
+        FaultInjector.parse(value)  # ValueError names the format
+        return value
 
     @field_validator("kafka_config")
     @classmethod

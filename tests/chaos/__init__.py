@@ -11,6 +11,7 @@
     cluster    a fresh restartable broker per scenario (optionally SASL + ACLs); admin helpers
     reaper     kills what a run left behind if the run itself dies
 
-The consumer side of the fault injection is `consumer.faults` (CONSUMER_FAULT, off by default).
+The consumer side of the fault injection is `consumer.testing.faults` (CONSUMER_FAULT, off by
+default).
 `tests/integration/test_chaos_reduced.py` runs a reduced audit inside `make test`.
 """

@@ -147,7 +147,7 @@ class Cluster:
 
         Read with a never-subscribed consumer of the group, not AdminClient's
         list_consumer_group_offsets, which segfaults librdkafka on NOT_COORDINATOR (see
-        consumer.lag)."""
+        consumer.edge.lag)."""
         tps = [TopicPartition(topic, p) for p in self.partitions(topic)]
         with self._lock:
             reader = self._readers.get(group)

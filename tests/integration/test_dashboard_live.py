@@ -24,7 +24,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from consumer.service import ScoringService
+from consumer.app import ScoringService
 from infra.kafka import free_ports
 from infra.prometheus import LocalPrometheus, find_prometheus
 from producer import EventGenerator, ProducerSettings, StopRequest, run_producer

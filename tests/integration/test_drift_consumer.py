@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from common.prometheus_text import Scrape, fetch
 from consumer import ConsumerSettings, ScoringService
-from consumer.clients import consumer_config
+from consumer.edge.clients import consumer_config
 from model.artifact import load_artifact
 from model.features import FEATURES
 from producer import EventGenerator, LabelQueue, ProducerSettings, run_producer
@@ -69,7 +69,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def evaluated_everything(service: ScoringService, n_events: int) -> Callable[[], bool]:
     def check() -> bool:
-        record = getattr(service.monitor, "last_record", None)
+        record = getattr(service.drift, "last_record", None)
         return record is not None and record["n_seen"] == n_events
 
     return check
@@ -222,7 +222,7 @@ def test_concept_drift_is_flagged_from_joined_labels(
                 labels_topic=settings.labels_topic, label_delay=1.0)
 
         def all_labels_evaluated() -> bool:
-            record = getattr(service.monitor, "last_record", None)
+            record = getattr(service.drift, "last_record", None)
             return record is not None and record["labels"]["received"] == n
 
         wait_for(all_labels_evaluated, 30, "every label joined and evaluated")
@@ -264,7 +264,7 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
     queue.add(batch, sent_at=0.0)
     keys, labels = zip(*queue.pop_due(None), strict=True)
     produce_values(settings.labels_topic, list(labels), list(keys))
-    with caplog.at_level(logging.INFO, logger="consumer.processor"), running(settings) as service:
+    with caplog.at_level(logging.INFO, logger="consumer.loop"), running(settings) as service:
         port = service.metrics_port or 0
         wait_for(lambda: "pausing" in caplog.text, 30, "the labels partitions to pause")
         received = scrape(port).value("diamond_labels_received_total")
@@ -276,7 +276,7 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
         produce_values(settings.input_topic, batch.values, batch.keys)
 
         def all_labels_evaluated() -> bool:
-            record = getattr(service.monitor, "last_record", None)
+            record = getattr(service.drift, "last_record", None)
             return record is not None and record["labels"]["received"] == n
 
         wait_for(all_labels_evaluated, 30, "every label joined and evaluated")

@@ -11,8 +11,8 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from consumer.metrics import ConsumerMetrics
-from consumer.monitoring.metrics import DriftMetrics
+from consumer.drift.metrics import DriftMetrics
+from consumer.ops.metrics import ConsumerMetrics
 from demo.metrics_reader import (
     LATENCY,
     bucket_delta,

@@ -24,9 +24,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import ValidationError
 from pydantic_settings import CliApp
 
-import consumer.decode as decode
+import consumer.pipeline.decode as decode
 from common.validation import describe
-from consumer.clients import (
+from consumer.edge.clients import (
     admin_config,
     build_admin,
     build_consumer,
@@ -36,9 +36,9 @@ from consumer.clients import (
     offsets_reader_config,
     producer_config,
 )
-from consumer.decode import Rejected, decode_event
-from consumer.http import HealthState, MetricsServer
-from consumer.metrics import ConsumerMetrics
+from consumer.ops.http import HealthState, MetricsServer
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.decode import Rejected, decode_event
 from consumer.settings import ConsumerSettings
 from model.features import CATEGORIES, FEATURES, TARGET
 from model.schema import MAX_EVENT_BYTES

@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.latency import histogram_quantiles
 from common.prometheus_text import parse
-from consumer.metrics import ConsumerMetrics
+from consumer.ops.metrics import ConsumerMetrics
 
 
 def test_quantiles_in_ms_from_the_consumers_histogram() -> None:

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from common.contracts import drift_reports as dr
-from consumer.monitoring import LabelCounts, report_record
+from consumer.drift import LabelCounts, report_record
 from drift import ConceptReport, DatasetDrift, DriftReport, FeatureDrift
 
 NAN = math.nan

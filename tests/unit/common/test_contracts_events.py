@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from common.contracts import events
-from consumer.fastpath import decode_values
+from consumer.pipeline.fastpath import decode_values
 from model import schema
 from model.exceptions import EventValidationError
 from producer.events import EventGenerator

@@ -8,7 +8,7 @@ import pytest
 
 from common.contracts import labels
 from common.contracts.events import MAX_EVENT_ID_LENGTH, MAX_EVENT_TIME_MS
-from consumer.monitoring import decode_labels
+from consumer.drift import decode_labels
 from producer.events import EventGenerator
 from producer.labels import LabelQueue
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from confluent_kafka import TopicPartition
 
-from consumer.outputs import OutRecord
+from consumer.pipeline.records import OutRecord
 
 GOOD: dict[str, Any] = {
     "event_id": "e-1",

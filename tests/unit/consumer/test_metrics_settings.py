@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from pydantic_settings import CliApp
 
-from consumer.clients import build_consumer, build_producer, consumer_config, producer_config
+from consumer.edge.clients import build_consumer, build_producer, consumer_config, producer_config
 from consumer.exceptions import KafkaConfigError
-from consumer.metrics import ConsumerMetrics, observe_many
+from consumer.ops.metrics import ConsumerMetrics, observe_many
 from consumer.settings import ConsumerSettings
 from model.schema import REASONS
 

@@ -9,21 +9,35 @@ import threading
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 
-from consumer.budget import BatchBudget
-from consumer.clients import max_poll_interval, offsets_reader_config
-from consumer.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.clients import max_poll_interval, offsets_reader_config
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.lag import LagTracker
 from consumer.exceptions import DeliveryError, FatalKafkaError, KafkaConfigError
-from consumer.faults import ENV_VAR, FaultInjector
-from consumer.lag import LagMonitor
-from consumer.metrics import ConsumerMetrics
-from consumer.outputs import OutRecord
+from consumer.loop.budget import BatchBudget
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.records import OutRecord
 from consumer.settings import ConsumerSettings
+from consumer.testing.faults import ENV_VAR, FaultInjector
 
 
-def test_no_fault_unless_the_variable_is_set() -> None:
-    assert FaultInjector.from_env({}) is None
-    assert FaultInjector.from_env({ENV_VAR: " "}) is None
+def test_no_fault_unless_the_variable_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert ConsumerSettings().fault == ""
+    assert FaultInjector.from_spec(ConsumerSettings().fault) is None
+    assert FaultInjector.from_spec(" ") is None
+
+
+def test_the_variable_reaches_the_settings_and_a_bad_spec_is_a_settings_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(ENV_VAR, "before_commit:kill@3")
+    fault = FaultInjector.from_spec(ConsumerSettings().fault)
+    assert fault is not None and (fault.point, fault.nth) == ("before_commit", 3)
+    monkeypatch.setenv(ENV_VAR, "before_commit:explode")
+    with pytest.raises(ValidationError, match=ENV_VAR):
+        ConsumerSettings()
 
 
 @pytest.mark.parametrize(
@@ -36,7 +50,7 @@ def test_no_fault_unless_the_variable_is_set() -> None:
     ],
 )
 def test_fault_specs_parse(spec: str, expected: tuple[str, str, float, int]) -> None:
-    fault = FaultInjector.from_env({ENV_VAR: spec})
+    fault = FaultInjector.parse(spec)
     assert fault is not None
     assert (fault.point, fault.action, fault.seconds, fault.nth) == expected
 
@@ -45,12 +59,12 @@ def test_fault_specs_parse(spec: str, expected: tuple[str, str, float, int]) -> 
                                   "before_commit:kill@0"])
 def test_bad_fault_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match=ENV_VAR):
-        FaultInjector.from_env({ENV_VAR: spec})
+        FaultInjector.parse(spec)
 
 
 def test_kill_fires_once_at_the_nth_hit_of_its_point(monkeypatch: pytest.MonkeyPatch) -> None:
     kills: list[int] = []
-    monkeypatch.setattr("consumer.faults.os.kill", lambda pid, sig: kills.append(sig))
+    monkeypatch.setattr("consumer.testing.faults.os.kill", lambda pid, sig: kills.append(sig))
     fault = FaultInjector("before_commit", "kill", nth=2)
     fault.at("in_transaction", 10)  # another point: not counted
     fault.at("before_commit", 10)
@@ -62,7 +76,7 @@ def test_kill_fires_once_at_the_nth_hit_of_its_point(monkeypatch: pytest.MonkeyP
 
 def test_sleep_per_event_scales_with_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("consumer.faults.time.sleep", slept.append)
+    monkeypatch.setattr("consumer.testing.faults.time.sleep", slept.append)
     FaultInjector("before_produce", "sleep_per_event", seconds=0.01).at("before_produce", 300)
     assert slept == [pytest.approx(3.0)]
 
@@ -142,7 +156,7 @@ class EndsOnlyAdmin:
 def test_lag_reads_committed_offsets_through_the_consumer_handle() -> None:
     registry = CollectorRegistry()
     reader = FakeOffsetsReader({("in", 0): 60})
-    lag = LagMonitor(EndsOnlyAdmin(), "g", ConsumerMetrics(registry), 5.0, offsets=reader)
+    lag = LagTracker(EndsOnlyAdmin(), "g", ConsumerMetrics(registry), 5.0, offsets=reader)
     lag.on_assign([TopicPartition("in", 0)])
     assert lag.update() == {("in", 0): 40}
     lag.stop()
@@ -226,8 +240,8 @@ class HangingProducer(AbortingProducer):
 def test_a_transactional_call_that_ignores_its_timeout_is_fatal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("consumer.delivery.TXN_TIMEOUT", 0.2)
-    monkeypatch.setattr("consumer.delivery.HANG_GRACE", 0.2)
+    monkeypatch.setattr("consumer.edge.delivery.TXN_TIMEOUT", 0.2)
+    monkeypatch.setattr("consumer.edge.delivery.HANG_GRACE", 0.2)
     producer = HangingProducer()
     sink = ExactlyOnceSink(producer, GroupConsumer(), ConsumerMetrics(CollectorRegistry()))  # type: ignore[arg-type]
     try:

@@ -1,0 +1,226 @@
+"""The scoring service: set up, run the consume loop, shut down cleanly. Lifecycle only.
+
+::
+
+    ScoringService.run()
+      load the model --> drift observer (consumer.drift) --> HTTP server (consumer.ops)
+      --> broker check, consumer, producer, sink, lag tracker (consumer.edge)
+      --> BatchProcessor + ConsumeLoop (consumer.loop) --> transform (consumer.pipeline)
+      --> on exit, in reverse: lag tracker, consumer, sink, drift observer, HTTP server
+
+Every resource is registered on one `ExitStack` as soon as it exists, so whatever fails (the
+broker check, the loop, a signal) closes exactly what was opened, in reverse order.
+
+Shutdown (SIGTERM/SIGINT set `stop_event`): the current batch is finished and committed, then
+the consumer is closed (it leaves the group at once) and the producer flushed.
+
+Drift monitoring (`consumer.drift`, on unless --no-drift) is built from the settings: the group
+subscribes to the labels topic too, and the drift observer evaluates after batches and when idle.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from consumer.drift import DriftObserver, build_drift_observer, check_copartitioned
+from consumer.edge.clients import (
+    build_admin,
+    build_consumer,
+    build_offsets_reader,
+    build_producer,
+    check_broker,
+)
+from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.errors import ClientErrors
+from consumer.edge.lag import LagTracker
+from consumer.exceptions import ConsumerError, ModelLoadError
+from consumer.loop.consume import ConsumeLoop
+from consumer.loop.flow import LabelFlow
+from consumer.loop.processor import BatchProcessor
+from consumer.loop.summary import RunSummary
+from consumer.observers import BatchObserver, LabelHandler, call_safely
+from consumer.ops.http import HealthState, MetricsServer
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.scoring import ModelLike, Scorer
+from consumer.settings import ConsumerSettings
+from consumer.testing.faults import FaultInjector
+
+log = logging.getLogger(__name__)
+
+
+class ScoringService:
+    """Consume, score and publish until stopped (or `max_events` are committed)."""
+
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        *,
+        registry: CollectorRegistry | None = None,
+        stop_event: threading.Event | None = None,
+        observers: Sequence[BatchObserver] = (),
+        model: ModelLike | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.metrics = ConsumerMetrics(self.registry)
+        self.health = HealthState(settings.liveness_timeout)
+        self.stop_event = stop_event if stop_event is not None else threading.Event()
+        self.observers = list(observers)
+        self.model = model
+        self.drift: DriftObserver | None = None  # built in run() from the settings
+        self.summary = RunSummary()
+        self.server: MetricsServer | None = None
+        self.started = threading.Event()  # set once the HTTP server listens
+        self.errors = ClientErrors(self.metrics, logger=log)
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.server.port if self.server is not None else None
+
+    @property
+    def label_handler(self) -> LabelHandler | None:
+        return self.drift.labels if self.drift is not None else None
+
+    def run(self) -> RunSummary:
+        s = self.settings
+        model = self.model if self.model is not None else load_model(s.model_path)
+        self.metrics.set_model(model.version, model.model_type, model.sha256)
+        self.health.model_loaded = True
+        self.drift = build_drift_observer(s, model, self.registry)
+        with ExitStack() as stack:
+            self.server = self._serve()
+            stack.callback(self.server.stop)
+            if self.drift is not None:
+                drift = self.drift
+                stack.callback(call_safely, drift.close, type(drift).__name__, self.metrics)
+            stack.callback(self._stopping)  # also when a client below fails to start
+            self.started.set()
+            check_copartitioned(s, check_broker(s))
+            consumer = build_consumer(s, error_cb=self.errors)
+            producer = build_producer(s, error_cb=self.errors)
+            sink_cls = ExactlyOnceSink if s.exactly_once else AtLeastOnceSink
+            fault = FaultInjector.from_spec(s.fault)  # None unless a chaos run sets CONSUMER_FAULT
+            sink = sink_cls(producer, consumer, self.metrics, fault=fault)
+            # registered only now (the consumer has not subscribed yet: it holds no partitions)
+            # so that on exit the consumer closes first: it leaves the group at once and its
+            # partitions move, then the producer is flushed
+            stack.callback(sink.close)
+            stack.callback(_close_consumer, consumer)
+            sink.start()
+            lag = LagTracker(
+                build_admin(s), s.group_id, self.metrics, s.lag_interval,
+                offsets=build_offsets_reader(s),
+            ).start()
+            stack.callback(lag.stop)
+            stack.callback(self._stopping)  # first of all on the way out: /readyz fails at once
+            labels = self.label_handler
+            processor = BatchProcessor(
+                s, scorer=Scorer(model, s.scoring_threads), sink=sink, consumer=consumer,
+                metrics=self.metrics, lag=lag, labels=labels,
+                # the drift observer sees batches like any observer, after the others
+                observers=[*self.observers, *([self.drift] if self.drift is not None else [])],
+            )
+            loop = ConsumeLoop(
+                s, consumer=consumer, processor=processor, lag=lag, metrics=self.metrics,
+                health=self.health, errors=self.errors, stop_event=self.stop_event,
+                flow=LabelFlow(consumer, labels) if labels is not None else None,
+                summary=self.summary,
+            )
+            self._subscribe(consumer, lag)
+            log.info(
+                "scoring %s -> %s (dlq %s) as group %s, %s, model %s",
+                s.input_topic, s.output_topic, s.dlq_topic, s.group_id, s.guarantee, model.version,
+            )
+            self.metrics.up.set(1)
+            loop.run()
+        log.info(
+            "stopped: %d events (%d predictions, %d dead-lettered) in %d batches, %.1f s, "
+            "%.0f events/s",
+            self.summary.consumed, self.summary.predictions, self.summary.dead_lettered,
+            self.summary.batches, self.summary.seconds, self.summary.events_per_second,
+        )
+        return self.summary
+
+    def _serve(self) -> MetricsServer:
+        s = self.settings
+        server = MetricsServer(self.registry, self.health, s.metrics_addr, s.metrics_port)
+        try:
+            return server.start()
+        except OSError as exc:
+            raise ConsumerError(
+                f"cannot serve metrics on {s.metrics_addr}:{s.metrics_port}: {exc} "
+                "(--metrics-port / CONSUMER_METRICS_PORT; 0 picks a free port)"
+            ) from exc
+
+    def _stopping(self) -> None:
+        self.health.stopping = True
+        self.metrics.up.set(0)
+        self.metrics.ready.set(0)
+
+    def _subscribe(self, consumer: Consumer, lag: LagTracker) -> None:
+        def on_assign(_: Consumer, partitions: list[TopicPartition]) -> None:
+            log.info("assigned %s", _fmt(partitions))
+            lag.on_assign(partitions)
+
+        def on_revoke(_: Consumer, partitions: list[TopicPartition]) -> None:
+            # Nothing pending here (see consumer.loop.consume): only per-partition state to drop.
+            log.info("revoked %s", _fmt(partitions))
+            lag.on_revoke(partitions)
+
+        def on_lost(_: Consumer, partitions: list[TopicPartition]) -> None:
+            log.warning("lost %s (session expired): another member re-reads them", _fmt(partitions))
+            lag.on_revoke(partitions)
+
+        topics = [self.settings.input_topic]
+        labels = self.label_handler
+        if labels is not None:
+            topics.append(labels.labels_topic)  # co-partitioned: see consumer.drift
+        consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
+        self.health.subscribed = True
+
+
+def run_consumer(
+    settings: ConsumerSettings,
+    *,
+    registry: CollectorRegistry | None = None,
+    stop_event: threading.Event | None = None,
+    observers: Sequence[BatchObserver] = (),
+    model: ModelLike | None = None,
+) -> RunSummary:
+    """Run the service in this thread until stopped; raises ConsumerError subclasses."""
+    service = ScoringService(
+        settings, registry=registry, stop_event=stop_event, observers=observers, model=model
+    )
+    return service.run()
+
+
+def load_model(path: Any) -> ModelLike:
+    from model.artifact import load_artifact
+    from model.exceptions import ArtifactError
+
+    try:
+        return load_artifact(path)
+    except ArtifactError as exc:
+        raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
+    except Exception as exc:  # unpickling a broken file can raise nearly anything
+        raise ModelLoadError(
+            f"cannot load the model from {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _close_consumer(consumer: Consumer) -> None:
+    try:
+        consumer.close()  # leaves the group now: partitions move without a timeout
+    except (KafkaException, RuntimeError) as exc:
+        log.warning("closing the consumer failed: %s", exc)
+
+
+def _fmt(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

@@ -1,0 +1,60 @@
+"""Live drift monitoring inside the scoring consumer, built on the pure `drift` detectors: data
+drift on every scored event, concept drift on late labels joined to their predictions,
+Prometheus gauges and drift-report records.
+
+::
+
+    committed batch --> DriftObserver.on_batch --> DataFeed --> DriftMonitor.update
+                                               └-> LabelFeed.add_predictions --> LabelJoin cache
+    labels topic ----> LabelFeed.on_labels --> LabelJoin --matched--> ConceptDriftMonitor
+    EvaluationSchedule.due() (eval_interval s or eval_every events)
+                     --> Evaluator.evaluate --> DriftMetrics gauges + report record (Kafka)
+
+The labels topic is subscribed by the same consumer group as the input topic: with librdkafka's
+default range assignor, topics with equal partition counts are co-partitioned (the member that
+owns input partition p owns labels partition p), so each label reaches the instance that scored
+its event. Label offsets are committed with the batch (the same transaction in exactly-once).
+
+Modules: observer.py (the batch observer), feed.py (data-drift buffer), label_feed.py (the
+label handler: decode, join, flow control), join.py (the bounded join), labels.py (the label
+format), schedule.py (when to evaluate), evaluator.py (one evaluation), metrics.py (the
+series), reports.py (the report record and its producer), build.py (from the settings).
+"""
+
+from consumer.drift.build import build_drift_observer, check_copartitioned
+from consumer.drift.evaluator import Evaluator, ReportSource
+from consumer.drift.feed import DataFeed
+from consumer.drift.join import LabelCounts, LabelJoin
+from consumer.drift.label_feed import LabelFeed
+from consumer.drift.labels import (
+    InvalidLabel,
+    Label,
+    LabelColumns,
+    decode_label,
+    decode_labels,
+)
+from consumer.drift.metrics import DriftMetrics
+from consumer.drift.observer import DriftObserver
+from consumer.drift.reports import ReportPublisher, report_record
+from consumer.drift.schedule import EvaluationSchedule
+
+__all__ = [
+    "DataFeed",
+    "DriftMetrics",
+    "DriftObserver",
+    "EvaluationSchedule",
+    "Evaluator",
+    "InvalidLabel",
+    "Label",
+    "LabelColumns",
+    "LabelCounts",
+    "LabelFeed",
+    "LabelJoin",
+    "ReportPublisher",
+    "ReportSource",
+    "build_drift_observer",
+    "check_copartitioned",
+    "decode_label",
+    "decode_labels",
+    "report_record",
+]

@@ -1,0 +1,129 @@
+"""`LabelFeed`: the label stream's handler (`consumer.observers.LabelHandler`).
+
+``on_labels(messages)``
+    the committed batch's label messages: decoded (invalid ones logged, rate-limited, and
+    counted) and joined to the cached predictions (`LabelJoin`).
+``add_predictions(event_ids, predictions)``
+    from the drift observer's `on_batch`: the scored events' predictions into the join's cache.
+``after_batch()`` / ``on_idle()``
+    the matched labels into `ConceptDriftMonitor.update` (one vectorised call, after a batch
+    only), bounded cache expiry, then the label metrics.
+``should_pause()``
+    asked by the loop after each batch and idle poll: True once another batch of labels
+    (`headroom`, the batch size) might not fit in the pending buffer, until it is back to half
+    that; a backlog's labels (far ahead of their events) then wait in Kafka instead of being
+    pushed out unmatched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
+
+from consumer.drift.join import LabelCounts, LabelJoin
+from consumer.drift.labels import decode_labels
+from consumer.drift.metrics import DriftMetrics
+from consumer.ops.ratelimit import RateLimitedLog
+from consumer.pipeline.batch import MessageLike
+from drift import ConceptDriftMonitor
+
+log = logging.getLogger(__name__)
+
+
+class LabelFeed:
+    def __init__(
+        self,
+        join: LabelJoin,
+        metrics: DriftMetrics,
+        *,
+        labels_topic: str,
+        headroom: int = 0,
+        concept: ConceptDriftMonitor | None = None,
+        on_received: Callable[[int], None] = lambda n: None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        if not labels_topic:
+            raise ValueError("a label join needs a labels_topic, got an empty one")
+        self.join = join
+        self.metrics = metrics
+        self.labels_topic = labels_topic
+        self.headroom = headroom
+        self.concept = concept
+        self.on_received = on_received  # the evaluation schedule counts labels as news
+        self.wall = wall
+        self._paused = False
+        self._synced = LabelCounts()
+        self._evicted: dict[str, int] = {}
+        self._invalid_log = RateLimitedLog(log)
+
+    @property
+    def counts(self) -> LabelCounts:
+        return self.join.counts
+
+    def add_predictions(self, event_ids: Sequence[str], predictions: np.ndarray) -> None:
+        self.join.add_predictions(event_ids, predictions)
+
+    def on_labels(self, messages: Sequence[MessageLike]) -> None:
+        if not messages:
+            return
+        decoded = decode_labels([msg.value() for msg in messages])
+        for index, error in decoded.invalid:
+            msg = messages[index]
+            self._invalid_log.log(
+                logging.WARNING, "invalid_label", "skipping invalid label %s[%s]@%s: %s",
+                msg.topic(), msg.partition(), msg.offset(), error,
+            )
+        now_ms = int(self.wall() * 1000)
+        published = [timestamp_ms(messages[i], now_ms) for i in decoded.positions]
+        self.join.add_invalid(len(decoded.invalid))
+        self.join.add_labels(decoded.event_ids, decoded.prices, decoded.event_times, published)
+        self.on_received(len(messages))
+
+    def should_pause(self) -> bool:
+        """Flow control of the labels topic, with hysteresis (see the module docstring)."""
+        room = self.join.pending_size - self.headroom
+        if self.join.pending_len > room:
+            self._paused = True
+        elif self.join.pending_len <= room // 2:
+            self._paused = False
+        return self._paused
+
+    def after_batch(self) -> None:
+        # taken even without a concept monitor, or the matched pairs would pile up
+        y_true, y_pred = self.join.take_matched()
+        if self.concept is not None and y_true.size:
+            self.concept.update(y_true, y_pred)
+        self.on_idle()
+
+    def on_idle(self) -> None:
+        self.join.expire()
+        self._sync_metrics()
+
+    def _sync_metrics(self) -> None:
+        join, seen = self.join, self._synced
+        now = join.counts
+        for outcome, counter in self.metrics.labels.items():
+            delta = getattr(now, outcome) - getattr(seen, outcome)
+            if delta:
+                counter.inc(delta)
+                setattr(seen, outcome, getattr(now, outcome))
+        for reason, total in (("size", join.evicted_size), ("ttl", join.evicted_ttl)):
+            delta = total - self._evicted.get(reason, 0)
+            if delta:
+                self.metrics.cache_evictions.labels(reason=reason).inc(delta)
+                self._evicted[reason] = total
+        self.metrics.label_cache_size.set(join.cache_len)
+        self.metrics.labels_pending.set(join.pending_len)
+
+
+def timestamp_ms(msg: MessageLike, default: int) -> int:
+    """The message's Kafka timestamp (epoch ms), else `default`."""
+    stamp = getattr(msg, "timestamp", None)
+    if stamp is None:
+        return default
+    kind, value = stamp()
+    return default if kind == TIMESTAMP_NOT_AVAILABLE or value < 0 else int(value)

@@ -1,0 +1,190 @@
+"""Kafka clients of the service: their configuration, the startup broker check, topic creation.
+
+Both guarantees read with `isolation.level=read_committed` (never score an aborted upstream
+write), never auto-commit and never auto-store offsets: offsets move only after the outputs of
+a batch are durably written. The producer is idempotent with acks=all; in exactly-once mode it
+is also transactional. The user's `kafka_config` (security settings) is applied to every client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from common.kafka_config import client_config, redact
+from consumer.exceptions import BrokerUnavailableError, KafkaConfigError
+from consumer.ops.ratelimit import RateLimitFilter
+from consumer.settings import ConsumerSettings
+
+log = logging.getLogger(__name__)
+# Every librdkafka client of the consumer logs here; while a broker is away each one logs a
+# failed reconnect per backoff, so the logger keeps 10 per client and facility a minute.
+kafka_log = logging.getLogger("consumer.librdkafka")
+kafka_log.addFilter(RateLimitFilter())
+
+
+def instance_id() -> str:
+    """This consumer process: host name and pid (client ids, the drift-report key)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
+    base = {
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": False,
+        "client.id": f"diamond-scorer-{instance_id()}",
+        "logger": kafka_log,
+        **callbacks,
+    }
+    return client_config(settings.bootstrap_servers, base, settings.kafka_config)
+
+
+def transactional_id(settings: ConsumerSettings) -> str:
+    """prefix + group + a per-process unique suffix (KIP-447: fencing is by consumer group)."""
+    suffix = f"{instance_id()}-{uuid.uuid4().hex[:8]}"
+    return f"{settings.transactional_id_prefix}.{settings.group_id}.{suffix}"
+
+
+def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
+        "client.id": f"diamond-scorer-{instance_id()}",
+        "logger": kafka_log,
+        **callbacks,
+    }
+    if settings.exactly_once:
+        base["transactional.id"] = transactional_id(settings)
+        base["transaction.timeout.ms"] = 60_000
+        # Back-to-back transactions: the first produce after a commit often gets
+        # CONCURRENT_TRANSACTIONS while the broker still writes the commit markers, and waits
+        # retry.backoff.ms before it retries. The Java client waits 20 ms there (KAFKA-5477)
+        # instead of librdkafka's 100 ms; the backoff still grows to retry.backoff.max.ms.
+        base["retry.backoff.ms"] = 20
+    return client_config(settings.bootstrap_servers, base, settings.kafka_config)
+
+
+def offsets_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
+    """The lag monitor's committed-offsets reader: the group's id, but it never subscribes
+    (never joins), never commits, and does not wait for open transactions' offsets."""
+    base = {
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_uncommitted",
+        "client.id": f"diamond-scorer-lag-{instance_id()}",
+        "logger": kafka_log,
+    }
+    return client_config(settings.bootstrap_servers, base, settings.kafka_config)
+
+
+def build_offsets_reader(settings: ConsumerSettings) -> Consumer:
+    return _build(Consumer, "lag offsets reader", offsets_reader_config(settings))
+
+
+def admin_config(settings: ConsumerSettings) -> dict[str, Any]:
+    return client_config(settings.bootstrap_servers, {"logger": kafka_log}, settings.kafka_config)
+
+
+DEFAULT_MAX_POLL_INTERVAL_MS = 300_000  # librdkafka's default
+
+
+def max_poll_interval(settings: ConsumerSettings) -> float:
+    """Seconds librdkafka allows between two consume() calls (kafka_config may lower it)."""
+    value = settings.kafka_config.get("max.poll.interval.ms")
+    if value is None:
+        return DEFAULT_MAX_POLL_INTERVAL_MS / 1000
+    text = value.get_secret_value()
+    try:
+        return int(text) / 1000
+    except ValueError as exc:
+        raise KafkaConfigError(
+            f"max.poll.interval.ms must be a whole number of milliseconds, got {text!r}"
+        ) from exc
+
+
+def build_consumer(settings: ConsumerSettings, **callbacks: Any) -> Consumer:
+    config = consumer_config(settings, **callbacks)
+    log.info("consumer config: %s", _loggable(config))
+    return _build(Consumer, "consumer", config)
+
+
+def build_producer(settings: ConsumerSettings, **callbacks: Any) -> Producer:
+    config = producer_config(settings, **callbacks)
+    log.info("producer config: %s", _loggable(config))
+    return _build(Producer, "producer", config)
+
+
+def _build(cls: Any, kind: str, config: dict[str, Any]) -> Any:
+    try:
+        return cls(config)
+    except KafkaException as exc:
+        raise KafkaConfigError(
+            f"librdkafka refused the {kind} configuration: {exc.args[0].str()} "
+            "(check --kafka-config / CONSUMER_KAFKA_CONFIG)"
+        ) from exc
+
+
+def _loggable(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in redact(config).items() if k != "logger"}
+
+
+def build_admin(settings: ConsumerSettings) -> AdminClient:
+    return _build(AdminClient, "admin client", admin_config(settings))
+
+
+def check_broker(settings: ConsumerSettings) -> dict[str, int]:
+    """Topic name -> partition count; BrokerUnavailableError when no broker answers."""
+    timeout = settings.broker_timeout
+    admin = build_admin(settings)
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise BrokerUnavailableError(
+            f"no Kafka broker answered at {settings.bootstrap_servers} within {timeout:.0f} s "
+            f"({exc.args[0].str() if exc.args else exc}): is it running? "
+            "(--bootstrap-servers, --broker-timeout)"
+        ) from exc
+    topics = {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+    if settings.create_topics:
+        _create_missing(admin, settings, topics, timeout)
+    if settings.input_topic not in topics:
+        log.warning("input topic %s does not exist yet: waiting for it", settings.input_topic)
+    return topics
+
+
+def _create_missing(
+    admin: AdminClient, settings: ConsumerSettings, topics: dict[str, int], timeout: float
+) -> None:
+    # Outputs keep the input's key, so the same partition count keeps them co-partitioned.
+    partitions = topics.get(settings.input_topic, 3)
+    missing = [t for t in settings.topics_to_create if t not in topics]
+    if not missing:
+        return
+    new = [NewTopic(t, num_partitions=partitions, replication_factor=-1) for t in missing]
+    for name, future in admin.create_topics(new, request_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+            log.info("created topic %s (%d partitions)", name, partitions)
+            topics[name] = partitions
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue
+            raise BrokerUnavailableError(f"could not create topic {name}: {exc}") from exc
+        except TimeoutError as exc:
+            raise BrokerUnavailableError(
+                f"creating topic {name} took longer than {timeout:.0f} s"
+            ) from exc

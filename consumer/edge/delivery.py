@@ -1,0 +1,255 @@
+"""The two delivery guarantees behind one interface: `write_batch(outputs, dlq_records, offsets)`.
+
+Invariant of both: no committed offset ever passes an event whose prediction or dead-letter
+record was not durably written (acks=all). `write_batch` either returns with the outputs written
+or raises `DeliveryError` (nothing committed: the caller rewinds to the committed offsets and
+re-reads the batch) or `FatalKafkaError` (exit).
+
+* `ExactlyOnceSink`: one transaction per batch holds the outputs *and* the input offsets
+  (`send_offsets_to_transaction`), so both become visible to read_committed readers together
+  or not at all. An abortable error aborts the transaction; a fenced producer is fatal. Each
+  transactional call runs under a watchdog: librdkafka can ignore its own timeout and block for
+  good after a coordinator restart (issues #5456, #5511); a call that has not returned
+  `HANG_GRACE` s after its timeout is fatal, so the process exits (code 1) and a restart recovers
+  (its open transaction is aborted by the broker: nothing is lost or duplicated).
+* `AtLeastOnceSink`: idempotent producer; produce, `flush()`, check that every delivery report
+  succeeded, then a synchronous commit of the explicit next offsets. A crash between the flush
+  and the commit re-delivers the batch: duplicates are possible, loss is not.
+
+Both sinks call their `fault` hook (`consumer.testing.faults`) at named points of a batch: None
+unless CONSUMER_FAULT (`ConsumerSettings.fault`) is set, for fault-injection tests only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from consumer.exceptions import DeliveryError, FatalKafkaError
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.records import OutRecord
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TXN_TIMEOUT = 30.0
+RETRIABLE_ATTEMPTS = 3
+HANG_GRACE = 15.0  # seconds past a transactional call's own timeout before it counts as hung
+
+
+class FaultHook(Protocol):
+    """Called at named points of a batch (`consumer.testing.faults`; fault-injection tests only)."""
+
+    def at(self, point: str, records: int) -> None: ...
+
+
+class Sink(Protocol):
+    def start(self) -> None: ...
+
+    def write_batch(
+        self,
+        outputs: Sequence[OutRecord],
+        dlq_records: Sequence[OutRecord],
+        offsets: Sequence[TopicPartition],
+    ) -> bool:
+        """Write durably, then commit `offsets`; True when the offsets are committed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _ProducingSink:
+    def __init__(
+        self, producer: Producer, consumer: Consumer, metrics: ConsumerMetrics,
+        *, fault: FaultHook | None = None,
+    ) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.metrics = metrics
+        self._failures = 0
+        self._first_failure: KafkaError | None = None
+        self.fault = fault  # None unless a chaos run sets CONSUMER_FAULT (settings.fault)
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        self._failures += 1
+        self.metrics.delivery_failures.inc()
+        if self._first_failure is None:
+            self._first_failure = err
+            log.error("delivery to %s failed: %s", msg.topic(), err)
+
+    def _produce_all(self, *groups: Sequence[OutRecord]) -> None:
+        self._failures, self._first_failure = 0, None
+        produce, poll = self.producer.produce, self.producer.poll
+        for records in groups:
+            for r in records:
+                while True:
+                    try:
+                        produce(r.topic, r.value, r.key, headers=r.headers,
+                                on_delivery=self._on_delivery)
+                        break
+                    except BufferError:  # local queue full: serve delivery reports, retry
+                        poll(0.05)
+        poll(0)
+
+    def close(self) -> None:
+        remaining = self.producer.flush(TXN_TIMEOUT)
+        if remaining:
+            log.error("%d output records still unacknowledged at close", remaining)
+
+
+class AtLeastOnceSink(_ProducingSink):
+    def start(self) -> None:
+        pass
+
+    def write_batch(
+        self,
+        outputs: Sequence[OutRecord],
+        dlq_records: Sequence[OutRecord],
+        offsets: Sequence[TopicPartition],
+    ) -> bool:
+        fault, n = self.fault, len(outputs) + len(dlq_records)
+        if fault is not None:
+            fault.at("before_produce", n)
+        try:
+            self._produce_all(outputs, dlq_records)
+        except KafkaException as exc:  # produce() itself refused (e.g. topic not authorised)
+            err = exc.args[0]
+            self.metrics.delivery_failures.inc()
+            if err.fatal():
+                raise FatalKafkaError(f"fatal producer error: {err}") from exc
+            raise DeliveryError(f"producing the batch failed ({err}): it is not committed") from exc
+        if fault is not None:
+            fault.at("in_transaction", n)
+        remaining = self.producer.flush(TXN_TIMEOUT)
+        if remaining or self._failures:
+            raise DeliveryError(
+                f"{self._failures} of {len(outputs) + len(dlq_records)} output records failed "
+                f"and {remaining} were still unacknowledged (flush waits up to "
+                f"{TXN_TIMEOUT:.0f} s; first error: {self._first_failure}): the batch is not "
+                "committed"
+            )
+        if fault is not None:
+            fault.at("before_commit", n)
+        if not offsets:
+            return True
+        try:
+            result = self.consumer.commit(offsets=list(offsets), asynchronous=False)
+        except KafkaException as exc:
+            # The outputs are durable; the next commit covers these offsets, and a re-read
+            # after a rebalance only duplicates (allowed by at-least-once).
+            log.warning("offset commit failed (outputs are written): %s", exc)
+            return False
+        failed = [tp for tp in result or [] if tp.error is not None]
+        if failed:
+            log.warning("offset commit failed for %s", ", ".join(map(_fmt, failed)))
+            return False
+        if fault is not None:
+            fault.at("after_commit", n)
+        return True
+
+
+class ExactlyOnceSink(_ProducingSink):
+    def start(self) -> None:
+        try:
+            _watched(self.producer.init_transactions)(TXN_TIMEOUT)
+        except KafkaException as exc:
+            raise FatalKafkaError(f"init_transactions failed: {exc.args[0]}") from exc
+
+    def write_batch(
+        self,
+        outputs: Sequence[OutRecord],
+        dlq_records: Sequence[OutRecord],
+        offsets: Sequence[TopicPartition],
+    ) -> bool:
+        if not (outputs or dlq_records or offsets):
+            return True
+        p, fault, n = self.producer, self.fault, len(outputs) + len(dlq_records)
+        if fault is not None:
+            fault.at("before_produce", n)
+        try:
+            p.begin_transaction()
+            self._produce_all(outputs, dlq_records)
+            if fault is not None:
+                fault.at("in_transaction", n)
+            if offsets:
+                group = self.consumer.consumer_group_metadata()
+                _retrying(_watched(p.send_offsets_to_transaction), list(offsets), group,
+                          TXN_TIMEOUT)
+            if fault is not None:
+                fault.at("before_commit", n)
+            _retrying(_watched(p.commit_transaction), TXN_TIMEOUT)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise FatalKafkaError(f"fatal transactional error: {err}") from exc
+            self._abort(err)
+            raise DeliveryError(f"transaction aborted ({err}): the batch is not committed") from exc
+        if fault is not None:
+            fault.at("after_commit", n)
+        return True
+
+    def _abort(self, cause: KafkaError) -> None:
+        log.error("aborting the transaction after: %s", cause)
+        try:
+            # a timed-out abort is retriable ("retry call to resume"): it is still running
+            _retrying(_watched(self.producer.abort_transaction), TXN_TIMEOUT)
+        except KafkaException as exc:
+            raise FatalKafkaError(f"abort_transaction failed after {cause}: {exc}") from exc
+        self.metrics.transactions_aborted.inc()
+
+
+def _watched(call: Callable[..., T]) -> Callable[..., T]:
+    """`call` (a blocking librdkafka call whose last argument is its timeout) in a daemon
+    thread: FatalKafkaError if it has not returned HANG_GRACE s after that timeout."""
+    name = getattr(call, "__name__", "transactional call")
+
+    def run(*args: Any) -> T:
+        limit = float(args[-1]) + HANG_GRACE
+        outcome: list[Any] = []
+
+        def target() -> None:
+            try:
+                outcome.append((True, call(*args)))
+            except BaseException as exc:  # re-raised in the calling thread
+                outcome.append((False, exc))
+
+        thread = threading.Thread(target=target, name=f"txn-{name}", daemon=True)
+        thread.start()
+        thread.join(limit)
+        if not outcome:
+            raise FatalKafkaError(
+                f"{name} has not returned after {limit:.0f} s although its timeout is "
+                f"{args[-1]:.0f} s: librdkafka is stuck (known after a coordinator restart, "
+                "librdkafka issues #5456/#5511); exiting so that a restart recovers"
+            )
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    run.__name__ = name
+    return run
+
+
+def _retrying(call: Callable[..., T], *args: Any) -> T:
+    """Repeat a transactional call on a retriable (not abortable, not fatal) error."""
+    for attempt in range(1, RETRIABLE_ATTEMPTS + 1):
+        try:
+            return call(*args)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if (attempt == RETRIABLE_ATTEMPTS or not err.retriable() or err.txn_requires_abort()
+                    or err.fatal()):
+                raise
+            log.warning("%s: retriable error (attempt %d): %s", call.__name__, attempt, err)
+    raise AssertionError("unreachable")
+
+
+def _fmt(tp: TopicPartition) -> str:
+    return f"{tp.topic}[{tp.partition}]@{tp.offset}: {tp.error}"

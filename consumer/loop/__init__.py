@@ -1,0 +1,34 @@
+"""The consume loop: batches in, committed batches out, one policy for every failure.
+
+::
+
+    ConsumeLoop.run()                                    (consume.py)
+      BatchBudget.size         how many events to ask for (budget.py)
+      consumer.consume()       data messages; error events counted, a fatal one raises
+      BatchProcessor.process   transform (consumer.pipeline) -> Sink.write_batch
+                               (consumer.edge) -> metrics, lag, observers (processor.py)
+      RetryPolicy              failed batch: rewind, backoff, give up after 8 (retry.py)
+      LabelFlow.pace           pause / resume the labels topic as the handler asks (flow.py)
+      idle                     observers' on_idle, commit positions over transaction markers
+    -> RunSummary (summary.py)
+"""
+
+from consumer.loop.budget import BatchBudget
+from consumer.loop.consume import ConsumeLoop
+from consumer.loop.flow import LabelFlow
+from consumer.loop.processor import BatchProcessor, BatchResult
+from consumer.loop.retry import BACKOFF_INITIAL, BACKOFF_MAX, MAX_CONSECUTIVE_FAILURES, RetryPolicy
+from consumer.loop.summary import RunSummary
+
+__all__ = [
+    "BACKOFF_INITIAL",
+    "BACKOFF_MAX",
+    "MAX_CONSECUTIVE_FAILURES",
+    "BatchBudget",
+    "BatchProcessor",
+    "BatchResult",
+    "ConsumeLoop",
+    "LabelFlow",
+    "RetryPolicy",
+    "RunSummary",
+]

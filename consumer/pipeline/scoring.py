@@ -1,0 +1,92 @@
+"""One vectorised predict per batch, behind the model's identity.
+
+When the pipeline's preprocessing compiles (`consumer.pipeline.preprocess`: the project's
+ColumnTransformer, checked bit-identical on a probe at load), the scorer builds the model's
+input matrix from the frame's columns itself and calls the regressor's `predict` once; any
+other pipeline, or a frame the compiled step cannot take, goes through `pipeline.predict`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import ThreadpoolController
+
+from consumer.exceptions import ScoringError
+from consumer.pipeline.preprocess import compile_preprocessing
+
+
+class ModelLike(Protocol):
+    """What the service needs from `model.artifact.ModelArtifact` (tests pass a small fake)."""
+
+    @property
+    def pipeline(self) -> Any: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def model_type(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+class Scorer:
+    """Predict prices for a feature frame; `last_seconds` is the duration of the last call.
+
+    `threads` caps the OpenMP/BLAS pools during predict (default 1): on micro-batches, intra-op
+    threads gain little and, competing with librdkafka's threads (and a local broker) for the
+    cores, made predict ~10x slower in our measurements.
+    """
+
+    def __init__(self, model: ModelLike, threads: int | None = 1) -> None:
+        self.model = model
+        self.threads = threads
+        self.last_seconds = 0.0
+        self._pools = ThreadpoolController() if threads is not None else None
+        self._preprocess = compile_preprocessing(model.pipeline)
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        if features.empty:
+            self.last_seconds = 0.0
+            return np.empty(0, dtype=np.float64)
+        started = time.perf_counter()
+        try:
+            if self._pools is not None:
+                with self._pools.limit(limits=self.threads):
+                    raw = self._predict(features)
+            else:
+                raw = self._predict(features)
+        except Exception as exc:
+            raise ScoringError(
+                f"model {self.model.version} failed on a batch of {len(features)} valid events: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self.last_seconds = time.perf_counter() - started
+        predictions = np.asarray(raw, dtype=np.float64).reshape(-1)
+        if predictions.shape[0] != len(features):
+            raise ScoringError(
+                f"model {self.model.version} returned {predictions.shape[0]} predictions "
+                f"for {len(features)} events"
+            )
+        if not np.isfinite(predictions).all():
+            raise ScoringError(f"model {self.model.version} returned non-finite predictions")
+        return predictions
+
+    @property
+    def compiled(self) -> bool:
+        """True when predict bypasses the pipeline's preprocessing (see the module docstring)."""
+        return self._preprocess is not None
+
+    def _predict(self, features: pd.DataFrame) -> Any:
+        pipeline = self.model.pipeline
+        if self._preprocess is not None:
+            matrix = self._preprocess.transform(features)
+            if matrix is not None:
+                return pipeline.steps[-1][1].predict(matrix)
+        return pipeline.predict(features)

@@ -1,0 +1,187 @@
+"""The consume loop (`ConsumeLoop`) with fakes at the boundary: retry after a failed batch
+(rewind + backoff), error events, max_events, stop, fatal errors."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+from confluent_kafka import KafkaError, TopicPartition
+from consumer_fakes import FakeMessage
+from prometheus_client import CollectorRegistry
+
+from consumer.edge.errors import ClientErrors
+from consumer.exceptions import DeliveryError, FatalKafkaError
+from consumer.loop import retry
+from consumer.loop.consume import ConsumeLoop
+from consumer.loop.processor import BatchResult
+from consumer.ops.http import HealthState
+from consumer.ops.metrics import ConsumerMetrics
+from consumer.settings import ConsumerSettings
+
+
+@dataclass
+class ErrorEvent:
+    err: KafkaError
+
+    def error(self) -> KafkaError:
+        return self.err
+
+    def topic(self) -> str:
+        return "in"
+
+    def partition(self) -> int:
+        return 0
+
+
+@dataclass
+class ScriptedConsumer:
+    """Returns the scripted batches, then empty lists; records seeks."""
+
+    script: list[list] = field(default_factory=list)
+    seeks: list[tuple[str, int, int]] = field(default_factory=list)
+    requested: list[int] = field(default_factory=list)
+    on_empty: threading.Event | None = None
+
+    def consume(self, num_messages: int, timeout: float) -> list:
+        self.requested.append(num_messages)
+        if self.script:
+            return self.script.pop(0)
+        if self.on_empty is not None:
+            self.on_empty.set()
+        return []
+
+    def committed(self, tps, timeout=None):
+        return [TopicPartition(tp.topic, tp.partition, -1001) for tp in tps]
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.seeks.append((tp.topic, tp.partition, tp.offset))
+
+    def position(self, tps):
+        return list(tps)
+
+
+class FlakyProcessor:
+    """Fails the first `failures` calls with DeliveryError, then succeeds."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: list[list[int]] = []
+
+    def process(self, messages) -> BatchResult:
+        self.calls.append([m.offset() for m in messages])
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryError("injected: broker said no")
+        return BatchResult(len(messages), len(messages), 0, True)
+
+    def idle(self) -> None:
+        pass
+
+
+class NoLag:
+    def committed(self) -> dict:
+        return {}
+
+    def assigned(self) -> set:
+        return set()
+
+
+def batch(first: int, n: int) -> list[FakeMessage]:
+    return [FakeMessage(b"{}", _offset=first + i, _partition=0) for i in range(n)]
+
+
+class CountingFlow:
+    def __init__(self) -> None:
+        self.paced = 0
+
+    def pace(self) -> None:
+        self.paced += 1
+
+
+def make_loop(consumer, processor, flow=None, **overrides) -> tuple[ConsumeLoop, CollectorRegistry]:
+    registry = CollectorRegistry()
+    settings = ConsumerSettings(input_topic="in", **overrides)
+    metrics = ConsumerMetrics(registry)
+    loop = ConsumeLoop(
+        settings, consumer=consumer, processor=processor, lag=NoLag(),  # type: ignore[arg-type]
+        metrics=metrics, health=HealthState(settings.liveness_timeout),
+        errors=ClientErrors(metrics), stop_event=threading.Event(), flow=flow,
+    )
+    return loop, registry
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retry, "BACKOFF_INITIAL", 0.001)
+
+
+def test_failed_batch_is_rewound_and_retried_then_counted_once() -> None:
+    consumer = ScriptedConsumer([batch(10, 5), batch(10, 5)])  # the re-read after the rewind
+    processor = FlakyProcessor(failures=1)
+    loop, registry = make_loop(consumer, processor, max_events=5)
+    loop.run()
+    assert processor.calls == [[10, 11, 12, 13, 14]] * 2
+    assert consumer.seeks == [("in", 0, 10)]  # no committed offset: back to the batch start
+    assert loop.summary.consumed == 5 and loop.summary.retries == 1
+    assert registry.get_sample_value("diamond_batch_retries_total") == 1
+
+
+def test_gives_up_after_too_many_consecutive_failures() -> None:
+    consumer = ScriptedConsumer([batch(0, 2) for _ in range(20)])
+    loop, _ = make_loop(consumer, FlakyProcessor(failures=100))
+    with pytest.raises(DeliveryError, match="gave up after 8 consecutive failed batches"):
+        loop.run()
+
+
+def test_max_events_limits_the_last_batch_exactly() -> None:
+    consumer = ScriptedConsumer([batch(0, 5), batch(5, 2)])
+    loop, _ = make_loop(consumer, FlakyProcessor(0), max_events=7, batch_size=5)
+    loop.run()
+    assert consumer.requested == [5, 2]
+    assert loop.summary.consumed == 7
+
+
+def test_partition_eof_is_ignored_other_errors_counted_fatal_raises() -> None:
+    eof = ErrorEvent(KafkaError(KafkaError._PARTITION_EOF))
+    transient = ErrorEvent(KafkaError(KafkaError._TRANSPORT))
+    fatal = ErrorEvent(KafkaError(KafkaError._FENCED, fatal=True))
+    consumer = ScriptedConsumer([[eof, *batch(0, 2), transient], [fatal]])
+    processor = FlakyProcessor(0)
+    loop, registry = make_loop(consumer, processor)
+    with pytest.raises(FatalKafkaError, match="fatal consumer error"):
+        loop.run()
+    assert processor.calls == [[0, 1]]
+    assert registry.get_sample_value("diamond_kafka_errors_total") == 1
+
+
+def test_fatal_client_error_from_the_callback_stops_the_loop() -> None:
+    loop, _ = make_loop(ScriptedConsumer(), FlakyProcessor(0))
+    loop.errors(KafkaError(KafkaError._FENCED, "fenced", fatal=True))  # the clients' error_cb
+    with pytest.raises(FatalKafkaError, match="fenced"):
+        loop.run()
+
+
+def test_stop_event_ends_the_loop_and_readiness_follows_the_first_poll() -> None:
+    idle = threading.Event()
+    consumer = ScriptedConsumer([batch(0, 3)], on_empty=idle)
+    loop, registry = make_loop(consumer, FlakyProcessor(0))
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    assert idle.wait(5)
+    assert loop.health.first_poll_done
+    assert registry.get_sample_value("diamond_consumer_ready") == 1
+    loop.stop_event.set()
+    thread.join(5)
+    assert not thread.is_alive() and loop.summary.consumed == 3
+
+
+def test_the_labels_flow_is_paced_after_every_batch_and_every_idle_poll() -> None:
+    # an empty consume() is asked again with the batch timeout: two empty answers = one idle poll
+    consumer = ScriptedConsumer([batch(0, 3), [], [], batch(3, 2)])
+    flow = CountingFlow()
+    loop, _ = make_loop(consumer, FlakyProcessor(0), flow=flow, max_events=5)
+    loop.run()
+    assert loop.summary.consumed == 5 and loop.summary.batches == 2
+    assert flow.paced == 3
