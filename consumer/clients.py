@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from common.kafka_config import client_config, redact
+from common.kafka import client_config, redact
 from consumer.exceptions import BrokerUnavailableError, KafkaConfigError
 from consumer.ratelimit import RateLimitFilter
 from consumer.settings import ConsumerSettings

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from common.kafka_config import client_config, redact
+from common.kafka import client_config, redact
 from producer.events import EventGenerator, new_run_id
 from producer.labels import LabelQueue
 from producer.pacing import Pacer

@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from common.kafka_config import client_config
+from common.kafka import client_config
 from consumer.clients import instance_id, kafka_log
 from consumer.monitoring.join import LabelJoin
 from consumer.monitoring.metrics import DriftMetrics
