@@ -117,7 +117,8 @@ def run_producer(
     stop: StopRequest | None = None,
     producer_factory: Callable[[dict[str, Any]], Any] | None = None,
 ) -> ProducerSummary:
-    """Send the configured stream; raises `ProducerError` only for setup problems."""
+    """Send the configured stream; raises `ProducerError` or `KafkaToolkitError` (broker,
+    topics) only for setup problems."""
     stop = stop or StopRequest()
     config = producer_config(settings)
     run_id = generator.run_id if generator else settings.run_id or new_run_id()
