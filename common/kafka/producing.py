@@ -74,8 +74,12 @@ def produce_all(
     produce, poll = producer.produce, producer.poll
     count = 0
     for record in records:
-        try:
-            _send(produce, record, extra)
+        try:  # _send inlined: this loop is the consumer's hot path
+            if record.headers is None:
+                produce(record.topic, value=record.value, key=record.key, **extra)
+            else:
+                produce(record.topic, value=record.value, key=record.key,
+                        headers=record.headers, **extra)
         except BufferError:  # the local queue is full: the only place that waits for room
             _retry_while_full(producer, record, extra, timeout=timeout, queued=count)
         count += 1

@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from common.kafka.exceptions import QueueFullError
+from common.kafka.producing import Record, produce_all
 from consumer.monitoring.join import LABEL_OUTCOMES
 from consumer.ratelimit import RateLimitedLog
 from drift import ConceptReport, DriftReport
@@ -88,11 +90,10 @@ class ReportPublisher:
     def publish(self, record: Mapping[str, Any]) -> bool:
         """Hand one record to librdkafka; False (logged, counted) when it refused it."""
         producer = self.start()._producer
-        try:
-            producer.produce(
-                self.topic, orjson.dumps(record), self.key, on_delivery=self._on_delivery
-            )
-        except (BufferError, KafkaException, TypeError) as exc:
+        try:  # timeout 0: a full queue refuses the report at once, as produce() would
+            produce_all(producer, [Record(self.topic, self.key, orjson.dumps(record))],
+                        timeout=0, on_delivery=self._on_delivery, poll_every=0)
+        except (QueueFullError, KafkaException, TypeError) as exc:
             self._failed("produce", f"cannot queue a drift report for {self.topic}: {exc}")
             return False
         finally:
