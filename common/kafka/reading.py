@@ -11,8 +11,9 @@
   group that never subscribes (so never joins it, never triggers a rebalance) and, configured with
   read_uncommitted, does not wait for offsets of open transactions. `GroupOffsets` holds such a
   consumer for repeated reads. Not `AdminClient.list_consumer_group_offsets`: librdkafka (up to at
-  least 2.12, issue #5040) dereferences a NULL handle when that request meets NOT_COORDINATOR,
-  which a broker restart or a fresh broker causes: a SIGSEGV of the whole process.
+  least 2.16; librdkafka#5040, confluent-kafka-python#1982) dereferences a NULL handle when that
+  request meets NOT_COORDINATOR or an unknown coordinator, which a broker restart or a fresh
+  broker causes: a SIGSEGV of the whole process.
 """
 
 from __future__ import annotations
