@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 
 
 def done(value: object = None, error: BaseException | None = None) -> Future:
@@ -80,31 +80,10 @@ class FakeAdmin:
         return futures
 
 
-@dataclass
-class FakeMessage:
-    _topic: str
-    _partition: int
-    _offset: int
-    _value: bytes | None = None
-    _error: KafkaError | None = None
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def value(self) -> bytes | None:
-        return self._value
-
-    def key(self) -> bytes | None:
-        return None
-
-    def error(self) -> KafkaError | None:
-        return self._error
+def message(topic: str, partition: int, offset: int, value: bytes | None = None,
+            error: KafkaError | None = None) -> Message:
+    """A real `confluent_kafka.Message` (its constructor exists for tests)."""
+    return Message(topic=topic, partition=partition, offset=offset, value=value, error=error)
 
 
 @dataclass
@@ -166,14 +145,14 @@ class FakeConsumer:
     def subscribe(self, topics: list[str]) -> None:
         self.subscribed = True
 
-    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[FakeMessage]:
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
         log = self.log
         log.consume_calls += 1
         if log.resolve_after is not None and log.consume_calls > log.resolve_after:
             log.stable.clear()
         if log.errors:
-            return [FakeMessage(log.topic, 0, 0, _error=log.errors.pop(0))]
-        out: list[FakeMessage] = []
+            return [message(log.topic, 0, 0, error=log.errors.pop(0))]
+        out: list[Message] = []
         for p in sorted(self.positions):
             end = log.end(p, self.committed_only)
             while self.positions[p] < end and len(out) < num_messages:
@@ -181,12 +160,12 @@ class FakeConsumer:
                 self.positions[p] += 1
                 value = log.records[p][offset]
                 if value is not None:
-                    out.append(FakeMessage(log.topic, p, offset, value))
+                    out.append(message(log.topic, p, offset, value))
             eof = self.config.get("enable.partition.eof", False)
             if eof and self.positions[p] == end and self.eof_sent.get(p) != end:
                 self.eof_sent[p] = end
-                out.append(FakeMessage(log.topic, p, end,
-                                       _error=KafkaError(KafkaError._PARTITION_EOF)))
+                out.append(message(log.topic, p, end,
+                                   error=KafkaError(KafkaError._PARTITION_EOF)))
         if not out:
             time.sleep(0.001)
         return out
@@ -252,8 +231,7 @@ class FakeProducer:
             if callback is not None:
                 err = (KafkaError(KafkaError._MSG_TIMED_OUT) if record.topic in self.fail_topics
                        else None)
-                callback(err, FakeMessage(record.topic, 0, len(self.delivered) - 1,
-                                          record.value))
+                callback(err, message(record.topic, 0, len(self.delivered) - 1, record.value))
         return len(served)
 
     def flush(self, timeout: float = 0) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
-from kafka_fakes import FakeMessage, FakeProducer
 
 from common.kafka import (
     DeliveryFailedError,
@@ -14,6 +13,7 @@ from common.kafka import (
     Record,
     produce_all,
 )
+from tests.unit.common.kafka_fakes import FakeProducer, message
 
 
 def records(n: int, topic: str = "t") -> list[Record]:
@@ -90,7 +90,7 @@ def test_delivery_reports_count_successes_and_keep_failures() -> None:
 
 def test_delivery_reports_check_counts_what_a_flush_left_undelivered() -> None:
     reports = DeliveryReports()
-    reports(None, FakeMessage("t", 0, 0))
+    reports(None, message("t", 0, 0))
     reports.check()  # all delivered: no error
     with pytest.raises(DeliveryFailedError, match="0 records failed and 2 were still"):
         reports.check(undelivered=2)

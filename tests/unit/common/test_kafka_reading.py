@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
-from kafka_fakes import FakeLog
 
 from common.kafka import (
     GroupOffsets,
@@ -15,6 +14,7 @@ from common.kafka import (
     iter_to_end,
     read_to_end,
 )
+from tests.unit.common.kafka_fakes import FakeLog
 
 
 def values(log: FakeLog, *, timeout: float = 5.0, config: dict | None = None) -> list[bytes]:

@@ -7,7 +7,6 @@ import logging
 
 import pytest
 from confluent_kafka import KafkaError
-from kafka_fakes import FakeAdmin
 
 from common.kafka import (
     BrokerUnavailableError,
@@ -20,6 +19,7 @@ from common.kafka import (
     partition_counts,
 )
 from common.kafka import topics as topics_module
+from tests.unit.common.kafka_fakes import FakeAdmin
 
 ORIGINS = {"events": "--topic / PRODUCER_TOPIC"}
 
