@@ -6,7 +6,7 @@
   `isolation.level=read_committed` (what a downstream consumer sees) by default, so it waits at a
   transaction still open at the start until the broker completes or aborts it: nothing that may
   still be committed is missed. `ReadTimeoutError` (a `TimeoutError`) when the end is not reached
-  in time, `ReadError` for any consumer error other than end-of-partition.
+  in time, `ReadError` for any consumer error other than end-of-partition (or no metadata).
 - `committed_offsets(consumer, partitions)`: a group's committed offsets through a consumer of the
   group that never subscribes (so never joins it, never triggers a rebalance) and, configured with
   read_uncommitted, does not wait for offsets of open transactions. `GroupOffsets` holds such a
@@ -24,7 +24,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from common.kafka.exceptions import ReadError, ReadTimeoutError
 
@@ -88,6 +95,9 @@ def iter_to_end(
         budget = min(METADATA_TIMEOUT, timeout)
         ends = high_watermarks(probe, topic, topic_partitions(probe, topic, timeout=budget),
                                timeout=budget)
+    except KafkaException as exc:
+        raise ReadError(f"{topic}: no partitions or high watermarks within {budget:g} s: "
+                        f"{exc}") from exc
     finally:
         probe.close()
     pending = {p for p, end in ends.items() if end > 0}

@@ -28,7 +28,9 @@ from common.kafka.exceptions import BrokerUnavailableError, TopicAuthorizationEr
 log = logging.getLogger(__name__)
 
 _AUTH_ERRORS = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED)
-_UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC)
+# not there (yet), or there without a leader (yet): waited for, never "unusable"
+_NOT_YET = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC,
+            KafkaError.LEADER_NOT_AVAILABLE)
 LEADER_POLL = 0.1  # seconds between two metadata requests while waiting for leaders
 
 
@@ -63,7 +65,7 @@ def partition_counts(
                     f"not authorised to describe topic {topic!r}{_set_by(topic, origins)}: "
                     f"{found.error.str()}"
                 )
-            if code in _UNKNOWN:
+            if code in _NOT_YET:
                 continue
             raise TopicError(
                 f"topic {topic!r}{_named(topic, origins)} is unusable: {found.error.str()}"

@@ -99,6 +99,7 @@ class FakeLog:
     resolve_after: int | None = None
     late: dict[int, list[bytes]] = field(default_factory=dict)
     errors: list[KafkaError] = field(default_factory=list)
+    silent: bool = False  # no broker answers metadata requests
     consumers: list[FakeConsumer] = field(default_factory=list)
     consume_calls: int = 0
 
@@ -127,6 +128,8 @@ class FakeConsumer:
         self.committed_errors: set[tuple[str, int]] = set()
 
     def list_topics(self, topic: str, timeout: float = -1) -> SimpleNamespace:
+        if self.log.silent:
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
         topics = {}
         if topic == self.log.topic:
             topics[topic] = SimpleNamespace(error=None, partitions=dict.fromkeys(self.log.records))

@@ -76,6 +76,13 @@ def test_a_consumer_error_is_a_read_error_naming_the_partition() -> None:
         values(log)
 
 
+def test_no_metadata_is_a_read_error_and_the_probe_is_closed() -> None:
+    log = FakeLog("t", {0: [b"a"]}, silent=True)
+    with pytest.raises(ReadError, match="t: no partitions or high watermarks within 5 s"):
+        values(log)
+    assert [c.closed for c in log.consumers] == [True]
+
+
 def test_a_missing_or_empty_topic_reads_nothing_without_a_reader() -> None:
     log = FakeLog("t", {0: [], 1: []})
     assert values(log) == []

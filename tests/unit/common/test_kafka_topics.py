@@ -47,10 +47,11 @@ def test_a_silent_cluster_is_one_broker_unavailable_error_naming_servers_timeout
 
 def test_partition_counts_keep_topics_with_a_leader_for_every_partition() -> None:
     admin = FakeAdmin({"ready": 3, "electing": 2}, topic_errors={
-        "gone": KafkaError.UNKNOWN_TOPIC_OR_PART})
+        "gone": KafkaError.UNKNOWN_TOPIC_OR_PART, "no-leader": KafkaError.LEADER_NOT_AVAILABLE})
     admin.leaderless["electing"] = 1
     metadata = admin.list_topics()
-    assert partition_counts(metadata, ["ready", "electing", "gone", "absent"]) == {"ready": 3}
+    names = ["ready", "electing", "gone", "no-leader", "absent"]
+    assert partition_counts(metadata, names) == {"ready": 3}
 
 
 def test_a_topic_that_may_not_be_described_is_an_authorisation_error_naming_its_setting() -> None:
@@ -61,7 +62,7 @@ def test_a_topic_that_may_not_be_described_is_an_authorisation_error_naming_its_
 
 
 def test_an_unusable_topic_is_a_topic_error() -> None:
-    admin = FakeAdmin(topic_errors={"events": KafkaError.LEADER_NOT_AVAILABLE})
+    admin = FakeAdmin(topic_errors={"events": KafkaError.TOPIC_EXCEPTION})
     with pytest.raises(TopicError, match="topic 'events' is unusable"):
         partition_counts(admin.list_topics(), ["events"])
 
