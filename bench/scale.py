@@ -21,11 +21,13 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, Message
 
 from bench.exceptions import CaseError
 from bench.process import REPO, ConsumerProcess, child_env, consumer_args
 from bench.topics import fill, unique
+from common.kafka import GroupOffsets as SharedGroupOffsets
+from common.kafka import KafkaToolkitError, read_to_end
 from infra.process import ChildProcess
 
 if TYPE_CHECKING:
@@ -44,28 +46,23 @@ CHURN_SECONDS = 30.0
 
 
 class GroupOffsets:
-    """A group's committed offsets, read by a Consumer of that group that never subscribes.
-
-    Not `AdminClient.list_consumer_group_offsets`: with librdkafka 2.16 it can crash the process
-    (SIGSEGV) when the group's coordinator is not known yet, e.g. the first query on a fresh
-    broker (confluent-kafka-python#1982, confluent-kafka-javascript#374).
-    """
+    """How far a group has committed on one topic, read by `common.kafka.GroupOffsets` (a
+    consumer of the group that never subscribes); 0 while the group has no coordinator yet."""
 
     def __init__(self, bootstrap_servers: str, group: str, topic: str, partitions: int) -> None:
-        self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group,
-                                  "enable.auto.commit": False})
-        self.partitions = [TopicPartition(topic, p) for p in range(partitions)]
+        self.offsets = SharedGroupOffsets(bootstrap_servers, group)
+        self.topic = topic
+        self.partitions = partitions
 
     def total(self) -> int:
         try:
-            committed = self.consumer.committed(self.partitions, timeout=5)
+            return self.offsets.total(self.topic, self.partitions, timeout=5)
         except KafkaException as exc:
             log.debug("committed offsets unavailable: %s", exc)
             return 0
-        return sum(max(tp.offset, 0) for tp in committed if tp.error is None)
 
     def close(self) -> None:
-        self.consumer.close()
+        self.offsets.close()
 
 
 def throughput(bench: Bench, topic: str, events: int, instances: int) -> dict[str, Any]:
@@ -183,29 +180,14 @@ def _sent(text: str) -> int:
 
 def _event_ids(bootstrap: str, topic: str, raw: bool = False, timeout: float = 60) -> list[str]:
     """Every committed record of `topic` (read_committed): the event_id of each prediction."""
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("audit"),
-                       "isolation.level": "read_committed", "enable.partition.eof": True,
-                       "enable.auto.commit": False})
+
+    def event_id(msg: Message) -> str:
+        return "" if raw else orjson.loads(msg.value() or b"{}")["event_id"]
+
     try:
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        ids: list[str] = []
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while len(at_end) < len(partitions):
-            if time.monotonic() > deadline:
-                raise CaseError(f"could not read {topic} to its end in {timeout:.0f} s")
-            for msg in reader.consume(num_messages=10_000, timeout=0.5):
-                err = msg.error()
-                partition = msg.partition() or 0
-                if err is None:
-                    at_end.discard(partition)
-                    ids.append("" if raw else orjson.loads(msg.value() or b"{}")["event_id"])
-                elif err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(partition)
-        return ids
-    finally:
-        reader.close()
+        return read_to_end(bootstrap, topic, timeout=timeout, decode=event_id)
+    except KafkaToolkitError as exc:
+        raise CaseError(f"could not read {topic} to its end: {exc}") from exc
 
 
 def run_scale(bench: Bench) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Topics of a benchmark run: create, fill with pre-serialised events, count, delete."""
+"""Topics of a benchmark run: create, fill with pre-serialised events, count, delete.
+
+The Kafka work is `common.kafka`'s; its errors become `CaseError`s of the case that needed it.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,23 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from bench.exceptions import CaseError
+from common.kafka import (
+    DeliveryReports,
+    KafkaToolkitError,
+    Record,
+    create_topics,
+    delete_topics,
+    produce_all,
+)
 
 log = logging.getLogger(__name__)
+
+TIMEOUT = 30.0  # seconds for creating or deleting a topic
+FILL_TIMEOUT = 60.0  # seconds for the final flush of a fill, and for room in a full queue
 
 
 def unique(prefix: str) -> str:
@@ -29,13 +43,12 @@ class Topics:
 
     def create(self, prefix: str, partitions: int) -> str:
         name = unique(prefix)
-        futures = self.admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1)],
-            operation_timeout=30,
-        )
-        futures[name].result(timeout=30)
+        try:
+            create_topics(self.admin, [name], partitions=partitions, replication_factor=1,
+                          timeout=TIMEOUT)
+        except KafkaToolkitError as exc:
+            raise CaseError(str(exc)) from exc
         self.created.append(name)
-        self._wait_for_leaders(name, partitions)
         return name
 
     def outputs(self, prefix: str, partitions: int) -> tuple[str, str]:
@@ -44,27 +57,12 @@ class Topics:
 
     def delete(self, names: Sequence[str]) -> None:
         names = [n for n in names if n in self.created]
-        if not names:
-            return
-        for name, future in self.admin.delete_topics(names, operation_timeout=30).items():
-            try:
-                future.result(timeout=30)
-            except KafkaException as exc:
-                log.warning("could not delete topic %s: %s", name, exc)
+        delete_topics(self.admin, names, timeout=TIMEOUT)
+        for name in names:
             self.created.remove(name)
 
     def close(self) -> None:
         self.delete(list(self.created))
-
-    def _wait_for_leaders(self, name: str, partitions: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            meta = self.admin.list_topics(topic=name, timeout=5).topics.get(name)
-            if (meta is not None and meta.error is None and len(meta.partitions) == partitions
-                    and all(p.leader >= 0 for p in meta.partitions.values())):
-                return
-            time.sleep(0.1)
-        raise CaseError(f"topic {name} has no leader for its {partitions} partitions")
 
 
 def fill(bootstrap_servers: str, topic: str, keys: Sequence[bytes],
@@ -74,27 +72,14 @@ def fill(bootstrap_servers: str, topic: str, keys: Sequence[bytes],
         "bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all",
         "linger.ms": 20, "compression.type": "lz4", "batch.num.messages": 10_000,
     })
-    failures: list[str] = []
-
-    def on_delivery(err: object, _: object) -> None:
-        if err is not None:
-            failures.append(str(err))
-
+    reports = DeliveryReports()
     started = time.perf_counter()
-    produce, poll = producer.produce, producer.poll
-    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
-        while True:
-            try:
-                produce(topic, value, key, on_delivery=on_delivery)
-                break
-            except BufferError:
-                poll(0.05)
-        if i % 1000 == 0:
-            poll(0)
-    remaining = producer.flush(60)
-    if remaining or failures:
-        raise CaseError(f"filling {topic}: {remaining} undelivered, {len(failures)} failed "
-                        f"(first: {failures[:1]})")
+    try:
+        produce_all(producer, (Record(topic, k, v) for k, v in zip(keys, values, strict=True)),
+                    timeout=FILL_TIMEOUT, on_delivery=reports, poll_every=1000)
+        reports.check(undelivered=producer.flush(FILL_TIMEOUT))
+    except KafkaToolkitError as exc:
+        raise CaseError(f"filling {topic}: {exc}") from exc
     seconds = time.perf_counter() - started
     log.info("filled %s with %d events in %.1f s", topic, len(values), seconds)
     return seconds

@@ -1,7 +1,15 @@
-"""Plumbing shared by the producer and the consumer: logging, Kafka client configuration and
-settings errors without secrets."""
+"""What the services, the demo, the benchmarks and the tests share.
 
-from common.kafka_config import client_config, redact
+- `common.contracts`: topic names and every record format (events, predictions, dead letters,
+  labels, drift reports) with their bounds and encoders.
+- `common.kafka`: the one Kafka toolkit (client config with redaction, the broker check, topics,
+  reading to the end, committed offsets, producing with a bounded wait on a full queue).
+- `common.prometheus_text`: the one Prometheus text reader (scrapes, `histogram_quantile`).
+- `common.logs`, `common.signals`, `common.validation`: logging, signal handlers for a block,
+  settings errors without secret values.
+"""
+
+from common.kafka.config import client_config, redact
 from common.logs import configure_logging
 from common.validation import describe
 

@@ -22,7 +22,7 @@ from pydantic_settings import CliApp, SettingsError
 from common.logs import configure_logging
 from common.validation import describe
 from consumer.app import run_consumer
-from consumer.exceptions import ConsumerError
+from consumer.exceptions import ConsumerError, KafkaToolkitError
 from consumer.settings import ConsumerSettings
 
 log = logging.getLogger("consumer")
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run_consumer(settings, registry=REGISTRY, stop_event=stop)
-    except ConsumerError as exc:
+    except (ConsumerError, KafkaToolkitError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KafkaException as exc:  # not expected: librdkafka raised outside our wrappers

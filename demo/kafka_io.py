@@ -10,6 +10,9 @@
   given offsets: the exact onset of a phase.
 - `read_all`: every committed record of a topic, read with read_committed (the drift reports).
 - `group_lag`: committed offsets of a group against the high watermarks.
+
+Creating topics, reading to the end and committed offsets are `common.kafka`'s; this module
+gives them the demo's logger and errors.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Producer,
-    TopicPartition,
-)
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
+from common.kafka import (
+    GroupOffsets,
+    KafkaToolkitError,
+    ReadError,
+    high_watermarks,
+    iter_to_end,
+    reader_config,
+)
+from common.kafka import topics as kafka_topics
 from demo.exceptions import SetupError
 from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
 from infra.kafka.net import port_is_free
@@ -70,28 +75,14 @@ def start_broker(data_dir: Path, log_file: Path, *, timeout: float) -> LocalBrok
 
 def create_topics(bootstrap: str, topics: Iterable[str], partitions: int,
                   timeout: float = 30.0) -> None:
+    """Create the demo's topics and wait until every partition has a leader."""
     config: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": kafka_log}
     admin = AdminClient(config)
-    names = list(topics)
-    futures = admin.create_topics(
-        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in names],
-        operation_timeout=timeout, request_timeout=timeout)
-    for topic, future in futures.items():
-        try:
-            future.result(timeout=timeout)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise SetupError(f"cannot create topic {topic!r}: {exc.args[0]}") from exc
-    deadline = time.monotonic() + timeout
-    while True:  # every partition needs a leader before the clients start
-        metadata = admin.list_topics(timeout=timeout).topics
-        if all(t in metadata and len(metadata[t].partitions) == partitions
-               and all(p.leader >= 0 for p in metadata[t].partitions.values()) for t in names):
-            return
-        if time.monotonic() > deadline:
-            raise SetupError(f"topics {names} have no leader for every partition "
-                             f"after {timeout:g} s")
-        time.sleep(0.1)
+    try:
+        kafka_topics.create_topics(admin, topics, partitions=partitions, replication_factor=1,
+                                   timeout=timeout)
+    except KafkaToolkitError as exc:
+        raise SetupError(str(exc)) from exc
 
 
 def warm_up_transactions(bootstrap: str, timeout: float = 60.0) -> None:
@@ -106,12 +97,8 @@ def warm_up_transactions(bootstrap: str, timeout: float = 60.0) -> None:
                          f"{exc.args[0]}") from exc
 
 
-def _reader(bootstrap: str, **extra: object) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"demo-reader-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False, "isolation.level": "read_committed",
-        "enable.partition.eof": True, "logger": kafka_log, **extra,
-    })
+def _reader(bootstrap: str) -> Consumer:
+    return Consumer(reader_config(bootstrap, {"logger": kafka_log}))
 
 
 class TopicProbe:
@@ -124,9 +111,8 @@ class TopicProbe:
         self._consumer = _reader(bootstrap)
 
     def end_offsets(self, timeout: float = 5.0) -> OffsetMap:
-        return {p: int(self._consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, p), timeout=timeout, cached=False)[1])
-                for p in range(self.partitions)}
+        return high_watermarks(self._consumer, self.topic, range(self.partitions),
+                               timeout=timeout)
 
     def close(self) -> None:
         self._consumer.close()
@@ -156,46 +142,22 @@ def first_timestamp(bootstrap: str, topic: str, starts: OffsetMap, ends: OffsetM
 
 
 def read_all(bootstrap: str, topic: str, timeout: float = 60.0) -> list[bytes]:
-    """Every committed record value of ``topic``, from the beginning to the end."""
-    reader = _reader(bootstrap)
+    """Every committed record value of ``topic``, from the beginning to the end; what was read
+    when reading fails or times out (logged: the summary goes on without the rest)."""
+    values: list[bytes] = []
     try:
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        values: list[bytes] = []
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while len(at_end) < len(partitions):
-            if time.monotonic() > deadline:
-                log.warning("read %d records of %s; stopped after %g s", len(values), topic,
-                            timeout)
-                break
-            for msg in reader.consume(num_messages=10_000, timeout=0.5):
-                err = msg.error()
-                if err is None:
-                    value = msg.value()
-                    if value is not None:
-                        values.append(value)
-                    at_end.discard(msg.partition())
-                elif err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(int(msg.partition() or 0))
-                else:
-                    log.warning("error reading %s[%s]: %s", topic, msg.partition(), err)
-        return values
-    finally:
-        reader.close()
+        for msg in iter_to_end(bootstrap, topic, timeout=timeout, config={"logger": kafka_log}):
+            value = msg.value()
+            if value is not None:
+                values.append(value)
+    except ReadError as exc:
+        log.warning("read %d records of %s, then: %s", len(values), topic, exc)
+    return values
 
 
 def group_lag(bootstrap: str, group_id: str, topic: str, partitions: int) -> int:
     """Events of ``topic`` not yet committed by ``group_id``."""
-    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id,
-                      "enable.auto.commit": False, "logger": kafka_log})
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        committed = probe.committed(tps, timeout=10)
-        lag = 0
-        for tp in committed:
-            high = probe.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
-            lag += high - max(tp.offset, 0)
-        return lag
-    finally:
-        probe.close()
+    with GroupOffsets(bootstrap, group_id, config={"logger": kafka_log}) as offsets:
+        committed = offsets.committed(topic, partitions, timeout=10)
+        ends = offsets.high_watermarks(topic, partitions, timeout=10)
+    return sum(ends[p] - committed[p] for p in committed)

@@ -15,7 +15,7 @@ from common.logs import configure_logging
 from common.validation import describe
 from model.exceptions import ModelError
 from producer.app import StopRequest, handle_signals, run_producer
-from producer.exceptions import ProducerError
+from producer.exceptions import KafkaToolkitError, ProducerError
 from producer.settings import ProducerSettings
 
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with handle_signals(StopRequest()) as stop:
             summary = run_producer(settings, stop=stop)
-    except (ProducerError, ModelError) as exc:
+    except (ProducerError, KafkaToolkitError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(summary.line())

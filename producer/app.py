@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from common.kafka_config import client_config, redact
+from common.kafka import client_config, redact
 from common.signals import signal_handlers
 from producer.events import EventGenerator, new_run_id
 from producer.labels import LabelQueue
@@ -114,7 +114,8 @@ def run_producer(
     stop: StopRequest | None = None,
     producer_factory: Callable[[dict[str, Any]], Any] | None = None,
 ) -> ProducerSummary:
-    """Send the configured stream; raises `ProducerError` only for setup problems."""
+    """Send the configured stream; raises `ProducerError` or `KafkaToolkitError` (broker,
+    topics) only for setup problems."""
     stop = stop or StopRequest()
     config = producer_config(settings)
     run_id = generator.run_id if generator else settings.run_id or new_run_id()

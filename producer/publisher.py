@@ -1,10 +1,11 @@
 """A thin idempotent Kafka producer that counts what was sent, delivered and failed.
 
 No network call happens in `__init__` beyond librdkafka's own background connection; `poll(0)`
-follows every `produce`; a full local queue (`BufferError`) is served by polling, then the same
-message is retried (same bytes, same event_time). Every delivery report is counted; failures are
-logged with their error (the first `MAX_LOGGED_FAILURES` one by one, the rest summarised by
-error at the end), never ignored.
+follows every `produce`; a full local queue is served by polling, then the same message is
+retried (same bytes, same event_time) by `common.kafka.produce_all`, for at most
+`queue_timeout` s (then `QueueFullError`: the broker is not taking writes). Every delivery report
+is counted; failures are logged with their error (the first `MAX_LOGGED_FAILURES` one by one, the
+rest summarised by error at the end), never ignored.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from common.kafka.exceptions import QueueFullError
+from common.kafka.producing import Record, produce_all
+
 log = logging.getLogger(__name__)
 
 MAX_LOGGED_FAILURES = 20
-BUFFER_FULL_POLL = 0.05  # seconds to serve delivery reports when the local queue is full
+# librdkafka fails a message still queued after message.timeout.ms (300 s by default), which
+# frees room: a queue still full after that long means the client is stuck, not slow.
+QUEUE_TIMEOUT = 300.0
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
@@ -47,6 +53,8 @@ class DeliveryStats:
 
 class Publisher:
     """Usable as a context manager; `close()` flushes (bounded by `flush_timeout`)."""
+
+    queue_timeout = QUEUE_TIMEOUT  # seconds one message may wait for room in a full queue
 
     def __init__(
         self,
@@ -77,19 +85,14 @@ class Publisher:
         timestamp: int = 0,
     ) -> int:
         """Produce (key, value) pairs to `topic`; returns how many were handed to librdkafka."""
-        produce, poll = self._producer.produce, self._producer.poll
-        callback = self._callback(stats)
-        count = 0
-        for key, value in messages:
-            while True:
-                try:
-                    produce(topic, value=value, key=key, timestamp=timestamp, on_delivery=callback)
-                    break
-                except BufferError:  # local queue full: serve delivery reports, then retry
-                    poll(BUFFER_FULL_POLL)
-            stats.sent += 1
-            count += 1
-            poll(0)
+        records = (Record(topic, key, value) for key, value in messages)
+        try:
+            count = produce_all(self._producer, records, timeout=self.queue_timeout,
+                                on_delivery=self._callback(stats), timestamp=timestamp)
+        except QueueFullError as exc:
+            stats.sent += exc.queued  # those are in flight: their reports still count
+            raise
+        stats.sent += count
         return count
 
     def poll(self, timeout: float = 0.0) -> None:

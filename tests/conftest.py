@@ -13,25 +13,21 @@ Kafka (integration tests, ``@pytest.mark.integration``):
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pytest
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
+from common.kafka import create_topics, delete_topics
 from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
 
 # ---------------------------------------------------------------------------------------------
 # Kafka broker
 # ---------------------------------------------------------------------------------------------
-
-logger = logging.getLogger(__name__)
 
 EXTERNAL_BOOTSTRAP_ENV = "TEST_KAFKA_BOOTSTRAP"
 
@@ -91,34 +87,14 @@ def new_topic(
 
     def make(partitions: int = 3, *, config: Mapping[str, str] | None = None) -> str:
         name = f"{test_name}-{uuid.uuid4().hex[:12]}"
-        futures = kafka_admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1,
-                      config=dict(config or {}))], operation_timeout=30)
-        futures[name].result(timeout=30)
+        create_topics(kafka_admin, [name], partitions=partitions, replication_factor=1,
+                      config=config, timeout=30)
         created.append(name)
-        _wait_for_leaders(kafka_admin, name, partitions)
         return name
 
     yield make
-    if created:  # matters on an external broker; best effort (the broker may be down)
-        for topic, future in kafka_admin.delete_topics(created, operation_timeout=30).items():
-            try:
-                future.result(timeout=30)
-            except KafkaException as exc:
-                logger.warning("could not delete test topic %s: %s", topic, exc)
-
-
-def _wait_for_leaders(admin: AdminClient, topic: str, partitions: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        metadata = admin.list_topics(topic=topic, timeout=5).topics.get(topic)
-        if (metadata is not None and metadata.error is None
-                and len(metadata.partitions) == partitions
-                and all(p.leader >= 0 for p in metadata.partitions.values())):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"topic {topic} has no leader for all {partitions} partitions "
-                       f"after {timeout} s")
+    # matters on an external broker; best effort (the broker may be down)
+    delete_topics(kafka_admin, created, timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from common.kafka_config import client_config
+from common.kafka import client_config
 from consumer.drift.evaluator import Evaluator, ReportSource
 from consumer.drift.feed import DataFeed
 from consumer.drift.join import LabelJoin

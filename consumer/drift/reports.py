@@ -17,6 +17,8 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from common.contracts.drift_reports import drift_report_record, encode_drift_report
+from common.kafka.exceptions import QueueFullError
+from common.kafka.producing import Record, produce_all
 from consumer.ops.ratelimit import RateLimitedLog
 from drift import ConceptReport, DriftReport
 
@@ -78,12 +80,10 @@ class ReportPublisher:
     def publish(self, record: Mapping[str, Any]) -> bool:
         """Hand one record to librdkafka; False (logged, counted) when it refused it."""
         producer = self.start()._producer
-        try:
-            producer.produce(
-                self.topic, encode_drift_report(record), self.key,
-                on_delivery=self._on_delivery,
-            )
-        except (BufferError, KafkaException, TypeError) as exc:
+        try:  # timeout 0: a full queue refuses the report at once, as produce() would
+            produce_all(producer, [Record(self.topic, self.key, encode_drift_report(record))],
+                        timeout=0, on_delivery=self._on_delivery, poll_every=0)
+        except (QueueFullError, KafkaException, TypeError) as exc:
             self._failed("produce", f"cannot queue a drift report for {self.topic}: {exc}")
             return False
         finally:

@@ -14,11 +14,12 @@ import socket
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 
-from common.kafka_config import client_config, redact
-from consumer.exceptions import BrokerUnavailableError, KafkaConfigError
+from common.kafka.config import client_config, redact
+from common.kafka.topics import cluster_metadata, create_topics
+from consumer.exceptions import KafkaConfigError
 from consumer.ops.ratelimit import RateLimitFilter
 from consumer.settings import ConsumerSettings
 
@@ -150,14 +151,8 @@ def check_broker(settings: ConsumerSettings) -> dict[str, int]:
     """Topic name -> partition count; BrokerUnavailableError when no broker answers."""
     timeout = settings.broker_timeout
     admin = build_admin(settings)
-    try:
-        metadata = admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise BrokerUnavailableError(
-            f"no Kafka broker answered at {settings.bootstrap_servers} within {timeout:.0f} s "
-            f"({exc.args[0].str() if exc.args else exc}): is it running? "
-            "(--bootstrap-servers, --broker-timeout)"
-        ) from exc
+    metadata = cluster_metadata(admin, bootstrap_servers=settings.bootstrap_servers,
+                                timeout=timeout, hint="--bootstrap-servers, --broker-timeout")
     topics = {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
     if settings.create_topics:
         _create_missing(admin, settings, topics, timeout)
@@ -170,21 +165,6 @@ def _create_missing(
     admin: AdminClient, settings: ConsumerSettings, topics: dict[str, int], timeout: float
 ) -> None:
     # Outputs keep the input's key, so the same partition count keeps them co-partitioned.
-    partitions = topics.get(settings.input_topic, 3)
     missing = [t for t in settings.topics_to_create if t not in topics]
-    if not missing:
-        return
-    new = [NewTopic(t, num_partitions=partitions, replication_factor=-1) for t in missing]
-    for name, future in admin.create_topics(new, request_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout)
-            log.info("created topic %s (%d partitions)", name, partitions)
-            topics[name] = partitions
-        except KafkaException as exc:
-            if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
-                continue
-            raise BrokerUnavailableError(f"could not create topic {name}: {exc}") from exc
-        except TimeoutError as exc:
-            raise BrokerUnavailableError(
-                f"creating topic {name} took longer than {timeout:.0f} s"
-            ) from exc
+    topics.update(create_topics(admin, missing, partitions=topics.get(settings.input_topic, 3),
+                                replication_factor=-1, timeout=timeout))

@@ -25,10 +25,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from common.kafka.exceptions import QueueFullError
+from common.kafka.producing import produce_all
 from consumer.exceptions import DeliveryError, FatalKafkaError
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.records import OutRecord
@@ -85,17 +88,14 @@ class _ProducingSink:
 
     def _produce_all(self, *groups: Sequence[OutRecord]) -> None:
         self._failures, self._first_failure = 0, None
-        produce, poll = self.producer.produce, self.producer.poll
-        for records in groups:
-            for r in records:
-                while True:
-                    try:
-                        produce(r.topic, r.value, r.key, headers=r.headers,
-                                on_delivery=self._on_delivery)
-                        break
-                    except BufferError:  # local queue full: serve delivery reports, retry
-                        poll(0.05)
-        poll(0)
+        try:
+            produce_all(self.producer, chain(*groups), timeout=TXN_TIMEOUT,
+                        on_delivery=self._on_delivery, poll_every=0)
+        except QueueFullError as exc:
+            # as if produce() refused the record: the caller's KafkaException path fails the
+            # batch (aborts its transaction), so nothing is committed
+            raise KafkaException(KafkaError(KafkaError._QUEUE_FULL, str(exc))) from exc
+        self.producer.poll(0)
 
     def close(self) -> None:
         remaining = self.producer.flush(TXN_TIMEOUT)

@@ -33,6 +33,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import OffsetSpec
 
+from common.kafka.reading import committed_offsets
 from consumer.ops.metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
@@ -147,11 +148,7 @@ class LagTracker:
 
     def _group_offsets(self, tps: list[TopicPartition]) -> dict[Partition, int]:
         if self.offsets is not None:
-            return {
-                (tp.topic, tp.partition): tp.offset
-                for tp in self.offsets.committed(tps, timeout=REQUEST_TIMEOUT)
-                if tp.error is None
-            }
+            return committed_offsets(self.offsets, tps, timeout=REQUEST_TIMEOUT)
         request = [ConsumerGroupTopicPartitions(self.group_id, tps)]
         futures = self.admin.list_consumer_group_offsets(request, request_timeout=REQUEST_TIMEOUT)
         result = futures[self.group_id].result(timeout=REQUEST_TIMEOUT)

@@ -14,20 +14,21 @@ open transaction (a killed consumer's, until the broker aborts it), so nothing i
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Message
 
+from common.kafka import iter_to_end
 from tests.chaos.cluster import Cluster
 from tests.chaos.corpus import is_poison_key
 
 VALID, POISON = 1, 2
+# big fetches for a fast audit; log_level 2: no connection noise after a broker restart
+READER_CONFIG = {"fetch.max.bytes": 64 * 1024 * 1024, "log_level": 2}
 
 
 @dataclass
@@ -52,35 +53,13 @@ class Audit:
             self.examples.append(text)
 
 
-def read_topic(bootstrap: str, cluster: Cluster, topic: str, handle: Callable[[Message], None],
+def read_topic(bootstrap: str, topic: str, handle: Callable[[Message], None],
                timeout: float = 180.0) -> int:
     """Feed every committed record of `topic` to `handle`, up to today's high watermarks."""
-    ends = cluster.end_offsets(topic)
-    reader = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"chaos-audit-{uuid.uuid4().hex[:8]}",
-        "isolation.level": "read_committed", "enable.auto.commit": False,
-        "enable.partition.eof": True, "fetch.max.bytes": 64 * 1024 * 1024, "log_level": 2,
-    })
     count = 0
-    try:
-        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        pending = {p for p, end in ends.items() if end > 0}
-        deadline = time.monotonic() + timeout
-        while pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"audit of {topic}: partitions {sorted(pending)} not read to "
-                                   f"their end {ends} in {timeout:.0f} s")
-            for msg in reader.consume(num_messages=10_000, timeout=0.5):
-                err = msg.error()
-                if err is None:
-                    handle(msg)
-                    count += 1
-                elif err.code() != KafkaError._PARTITION_EOF:
-                    raise RuntimeError(f"audit of {topic}: {err}")
-            positions = reader.position([TopicPartition(topic, p) for p in pending])
-            pending -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
-    finally:
-        reader.close()
+    for msg in iter_to_end(bootstrap, topic, timeout=timeout, config=READER_CONFIG):
+        handle(msg)
+        count += 1
     return count
 
 
@@ -100,7 +79,7 @@ def audit(cluster: Cluster, input_topic: str, output_topic: str, dlq_topic: str,
         else:
             kind[p][o] = VALID
 
-    read_topic(b, cluster, input_topic, on_input, timeout)
+    read_topic(b, input_topic, on_input, timeout)
     preds = {p: np.zeros(end, dtype=np.int32) for p, end in ends.items()}
     dead = {p: np.zeros(end, dtype=np.int32) for p, end in ends.items()}
 
@@ -133,8 +112,8 @@ def audit(cluster: Cluster, input_topic: str, output_topic: str, dlq_topic: str,
         if not headers.get("dlq.error"):
             result.note(f"{p}@{o}: dead letter without dlq.error")
 
-    result.predictions = read_topic(b, cluster, output_topic, on_prediction, timeout)
-    result.dlq_records = read_topic(b, cluster, dlq_topic, on_dead_letter, timeout)
+    result.predictions = read_topic(b, output_topic, on_prediction, timeout)
+    result.dlq_records = read_topic(b, dlq_topic, on_dead_letter, timeout)
 
     for p in ends:
         k, n_pred, n_dead = kind[p], preds[p], dead[p]

@@ -13,16 +13,14 @@ topic, the way an operator's ACL change would, without touching the broker's own
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, IsolationLevel, KafkaException, TopicPartition
+from confluent_kafka import IsolationLevel, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -32,15 +30,13 @@ from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
-    NewTopic,
     OffsetSpec,
     ResourcePatternType,
     ResourceType,
 )
 
+from common.kafka import GroupOffsets, create_topics, delete_topics
 from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
-
-log = logging.getLogger(__name__)
 
 TIMEOUT = 15.0
 USER, PASSWORD = "alice", "chaos-alice-pw"
@@ -63,34 +59,16 @@ class Cluster:
         self.client_config = dict(client_config or {})
         self.admin = AdminClient({"bootstrap.servers": bootstrap_servers,
                                   "reconnect.backoff.max.ms": 1000, "log_level": 2})
-        self._readers: dict[str, Consumer] = {}
+        self._readers: dict[str, GroupOffsets] = {}
         self._lock = threading.Lock()
 
     def create_topics(self, names: list[str], partitions: int = 3,
                       config: Mapping[str, str] | None = None) -> None:
-        new = [NewTopic(n, num_partitions=partitions, replication_factor=1,
-                        config=dict(config or {})) for n in names]
-        for future in self.admin.create_topics(new, operation_timeout=TIMEOUT).values():
-            future.result(timeout=TIMEOUT)
-        deadline = time.monotonic() + TIMEOUT
-        for name in names:
-            while True:
-                meta = self.admin.list_topics(name, timeout=5).topics.get(name)
-                if (meta is not None and meta.error is None and len(meta.partitions) == partitions
-                        and all(p.leader >= 0 for p in meta.partitions.values())):
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"topic {name} has no leaders after {TIMEOUT} s")
-                time.sleep(0.1)
+        create_topics(self.admin, names, partitions=partitions, replication_factor=1,
+                      config=config, timeout=TIMEOUT)
 
     def delete_topics(self, names: list[str]) -> None:
-        if not names:
-            return
-        for name, future in self.admin.delete_topics(names, operation_timeout=TIMEOUT).items():
-            try:
-                future.result(timeout=TIMEOUT)
-            except (KafkaException, TimeoutError) as exc:
-                log.warning("could not delete topic %s: %s", name, exc)
+        delete_topics(self.admin, names, timeout=TIMEOUT)
 
     def set_topic_config(self, topic: str, config: Mapping[str, str | None]) -> None:
         """Incrementally set (or, with None, delete) topic configs."""
@@ -143,21 +121,16 @@ class Cluster:
         return {tp.partition: f.result(timeout=TIMEOUT).offset for tp, f in futures.items()}
 
     def committed(self, group: str, topic: str) -> dict[int, int]:
-        """The group's committed offsets (none yet: 0, the start of our topics).
-
-        Read with a never-subscribed consumer of the group, not AdminClient's
-        list_consumer_group_offsets, which segfaults librdkafka on NOT_COORDINATOR (see
-        consumer.edge.lag)."""
-        tps = [TopicPartition(topic, p) for p in self.partitions(topic)]
+        """The group's committed offsets (none yet: 0, the start of our topics), read by a
+        consumer of the group that never subscribes (`common.kafka.GroupOffsets`), one per
+        group, kept for the run."""
+        partitions = self.partitions(topic)
         with self._lock:
             reader = self._readers.get(group)
             if reader is None:
-                reader = self._readers[group] = Consumer({
-                    "bootstrap.servers": self.bootstrap_servers, "group.id": group,
-                    "enable.auto.commit": False, "isolation.level": "read_uncommitted",
-                    "log_level": 2})
-            result = reader.committed(tps, timeout=TIMEOUT)
-        return {tp.partition: max(tp.offset, 0) for tp in result}
+                reader = self._readers[group] = GroupOffsets(
+                    self.bootstrap_servers, group, config={"log_level": 2})
+            return reader.committed(topic, partitions, timeout=TIMEOUT)
 
     def close(self) -> None:
         with self._lock:

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from functools import cache
 
 import pandas as pd
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
+from common.kafka import DeliveryReports, produce_all
+from common.kafka import Record as KafkaRecord
 from tests.chaos.corpus import (
     PRODUCER_MAX_BYTES,
     duplicate_id_events,
@@ -29,6 +31,9 @@ from tests.chaos.corpus import (
 log = logging.getLogger(__name__)
 
 Record = tuple[bytes, bytes | None]
+# how long a record may wait in (or for room in) the producer's queue: a broker restart is
+# expected, so longer than any restart
+QUEUE_TIMEOUT_MS = 600_000
 
 
 @dataclass(frozen=True)
@@ -81,22 +86,20 @@ class StreamProducer(threading.Thread):
         self.rate = rate
         self.chunk = chunk
         self.sent = 0
-        self.delivered = 0
-        self.errors: list[str] = []
+        self.reports = DeliveryReports()
+        self.errors: list[str] = []  # of the thread itself (delivery errors: self.reports)
         self.done = threading.Event()
         self.started_at = 0.0
         self._producer = Producer({
             "bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all",
             "linger.ms": 10, "message.max.bytes": PRODUCER_MAX_BYTES,
-            "message.timeout.ms": 600_000, "reconnect.backoff.max.ms": 1000,
+            "message.timeout.ms": QUEUE_TIMEOUT_MS, "reconnect.backoff.max.ms": 1000,
             "log_level": 2,  # a broker restart is expected: no connection noise
         })
 
-    def _delivered(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is None:
-            self.delivered += 1
-        else:
-            self.errors.append(str(err))
+    @property
+    def delivered(self) -> int:
+        return self.reports.delivered
 
     def run(self) -> None:
         p = self._producer
@@ -106,16 +109,12 @@ class StreamProducer(threading.Thread):
                 if self.rate:  # poll() returns early once it served a callback: loop
                     while (wait := start + first / self.rate - time.monotonic()) > 0:
                         p.poll(min(wait, 0.1))
-                for key, value in self.records[first:first + self.chunk]:
-                    while True:
-                        try:
-                            p.produce(self.topic, value, key, on_delivery=self._delivered)
-                            break
-                        except BufferError:
-                            p.poll(0.1)
-                    self.sent += 1
-                p.poll(0)
-            while len(p) and not self.errors:
+                chunk = self.records[first:first + self.chunk]
+                self.sent += produce_all(
+                    p, (KafkaRecord(self.topic, key, value) for key, value in chunk),
+                    timeout=QUEUE_TIMEOUT_MS / 1000, on_delivery=self.reports,
+                    poll_every=len(chunk))
+            while len(p) and not self.reports.failed:
                 p.flush(1.0)
         except Exception as exc:  # reported by the run, never silently
             self.errors.append(f"{type(exc).__name__}: {exc}")
@@ -126,6 +125,7 @@ class StreamProducer(threading.Thread):
         if not self.done.wait(timeout):
             raise TimeoutError(f"the stream producer did not finish in {timeout:.0f} s "
                                f"({self.delivered}/{len(self.records)} delivered)")
-        if self.errors or self.delivered != len(self.records):
+        errors = self.errors + self.reports.errors
+        if errors or self.delivered != len(self.records):
             raise RuntimeError(f"the stream producer failed: {self.delivered}/"
-                               f"{len(self.records)} delivered, errors {self.errors[:3]}")
+                               f"{len(self.records)} delivered, errors {errors[:3]}")

@@ -6,7 +6,8 @@ Scoring service:
 - ``event_rows`` (session): the held-out test split the events are built from.
 - ``make_events(n, bad=...)``: (keys, values, rows) of valid JSON events, built with orjson.
 - ``produce_values(topic, values, keys)``: produce and return each record's (partition, offset).
-- ``drain_topic(topic)``: every committed record of a topic, read with read_committed.
+- ``drain_topic(topic)``: every committed record of a topic, read with read_committed up to
+  the end it had when the drain started.
 - ``consumer_settings(**overrides)``: ConsumerSettings for the broker and a fresh group.
 """
 
@@ -21,15 +22,9 @@ from typing import Any
 import orjson
 import pandas as pd
 import pytest
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import KafkaError, Message, Producer
 
+from common.kafka import Record, produce_all, read_to_end
 from consumer.settings import ConsumerSettings
 from model.data import load_diamonds, split
 from model.features import FEATURES
@@ -91,13 +86,10 @@ def produce_values(bootstrap_servers: str) -> Callable[..., list[tuple[int, int]
 
             return callback
 
+        # one call per record: each record's callback knows its index
         for index, (key, value) in enumerate(zip(keys, values, strict=True)):
-            while True:
-                try:
-                    producer.produce(topic, value, key, on_delivery=delivered(index))
-                    break
-                except BufferError:
-                    producer.poll(0.1)
+            produce_all(producer, [Record(topic, key, value)], timeout=30,
+                        on_delivery=delivered(index), poll_every=0)
         assert producer.flush(30) == 0
         assert all(c is not None for c in coords)
         return [c for c in coords if c is not None]
@@ -110,35 +102,7 @@ def drain_topic(bootstrap_servers: str) -> Callable[..., list[Message]]:
     """Every committed record of `topic`, read from the beginning up to the end."""
 
     def drain(topic: str, timeout: float = 30.0) -> list[Message]:
-        reader = Consumer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-                "enable.auto.commit": False,
-            }
-        )
-        try:
-            partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-            reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-            messages: list[Message] = []
-            at_end: set[int] = set()
-            deadline = time.monotonic() + timeout
-            while len(at_end) < len(partitions):
-                assert time.monotonic() < deadline, f"{topic} not drained in {timeout} s"
-                for msg in reader.consume(num_messages=10_000, timeout=0.5):
-                    err = msg.error()
-                    if err is None:
-                        messages.append(msg)
-                        at_end.discard(msg.partition())
-                    elif err.code() == KafkaError._PARTITION_EOF:
-                        at_end.add(msg.partition())
-                    else:
-                        raise AssertionError(err)
-            return messages
-        finally:
-            reader.close()
+        return read_to_end(bootstrap_servers, topic, timeout=timeout)
 
     return drain
 

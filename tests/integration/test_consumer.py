@@ -11,9 +11,9 @@ from collections import Counter
 import numpy as np
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from common.kafka import GroupOffsets
 from common.prometheus_text import parse
 from consumer import ScoringService, run_consumer
 from model.artifact import load_artifact
@@ -77,12 +77,8 @@ def test_every_event_is_scored(
 
 
 def committed_total(bootstrap_servers: str, group_id: str, topic: str) -> int:
-    probe = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group_id})
-    try:
-        tps = probe.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)
-    finally:
-        probe.close()
-    return sum(max(tp.offset, 0) for tp in tps)
+    with GroupOffsets(bootstrap_servers, group_id) as offsets:
+        return offsets.total(topic, 3, timeout=10)
 
 
 def poison_values() -> list[tuple[str, bytes | None]]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
+from common.kafka import GroupOffsets
 from infra.kafka import free_ports
 
 pytestmark = pytest.mark.integration
@@ -33,12 +33,8 @@ def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def committed_total(bootstrap_servers: str, group_id: str, topic: str) -> int:
-    probe = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group_id})
-    try:
-        tps = probe.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)
-    finally:
-        probe.close()
-    return sum(max(tp.offset, 0) for tp in tps)
+    with GroupOffsets(bootstrap_servers, group_id) as offsets:
+        return offsets.total(topic, 3, timeout=10)
 
 
 def test_sigterm_finishes_the_batch_and_a_restart_loses_and_duplicates_nothing(

@@ -23,10 +23,11 @@ from pathlib import Path
 import orjson
 import psutil
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 from prometheus_client import CollectorRegistry
 
+from common.kafka import read_to_end
+from common.kafka import topics as kafka_topics
 from common.prometheus_text import parse
 from consumer import ScoringService
 from consumer.settings import ConsumerSettings
@@ -91,29 +92,11 @@ def scrape(port: int, path: str) -> str:
 
 def create_topics(bootstrap: str, *names: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(n, 3, 1) for n in names]).values():
-        future.result(timeout=30)
+    kafka_topics.create_topics(admin, names, partitions=3, replication_factor=1, timeout=30)
 
 
 def count_records(bootstrap: str, topic: str, timeout: float = 30.0) -> int:
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time_ns()}",
-                       "isolation.level": "read_committed", "enable.partition.eof": True,
-                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    try:
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        count, at_end = 0, set()
-        deadline = time.monotonic() + timeout
-        while len(at_end) < len(partitions):
-            assert time.monotonic() < deadline, f"{topic} not read to its end"
-            for msg in reader.consume(1000, timeout=0.5):
-                if msg.error() is None:
-                    count += 1
-                else:
-                    at_end.add(msg.partition())
-        return count
-    finally:
-        reader.close()
+    return len(read_to_end(bootstrap, topic, timeout=timeout))
 
 
 def consumer_topic_flags(prefix: str) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 from pydantic_settings import CliApp
 
-from common.kafka_config import redact
+from common.kafka import redact
 from producer import ProducerSettings
 from producer.app import producer_config
 

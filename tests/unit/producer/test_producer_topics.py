@@ -1,70 +1,35 @@
-"""ensure_topics against a fake AdminClient: create what is missing, fail clearly otherwise."""
+"""ensure_topics against a fake AdminClient: create what is missing, fail clearly otherwise,
+naming the setting that chose the topic."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-from types import SimpleNamespace
-from typing import Any
-
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError
 
 from producer.exceptions import BrokerUnavailableError, TopicAuthorizationError, TopicError
 from producer.topics import ensure_topics
+from tests.unit.common.kafka_fakes import FakeAdmin
 
-LEADER = SimpleNamespace(leader=1)
 TOPICS = {"events": "--topic / PRODUCER_TOPIC", "labels": "--labels-topic / X"}
 
 
-class FakeAdmin:
-    def __init__(self, existing: dict[str, int], create_errors: dict[str, int] | None = None,
-                 metadata_error: KafkaError | None = None,
-                 topic_errors: dict[str, int] | None = None) -> None:
-        self.existing = dict(existing)
-        self.create_errors = create_errors or {}
-        self.metadata_error = metadata_error
-        self.topic_errors = topic_errors or {}
-        self.created: list[tuple[str, int, int]] = []
-
-    def __call__(self, config: dict[str, Any]) -> FakeAdmin:
-        self.config = config
-        return self
-
-    def list_topics(self, timeout: float) -> SimpleNamespace:
-        if self.metadata_error is not None:
-            raise KafkaException(self.metadata_error)
-        topics = {name: SimpleNamespace(error=None, partitions=dict.fromkeys(range(n), LEADER))
-                  for name, n in self.existing.items()}
-        for name, code in self.topic_errors.items():
-            topics[name] = SimpleNamespace(error=KafkaError(code), partitions={})
-        return SimpleNamespace(topics=topics)
-
-    def create_topics(self, new_topics: list[Any], **kwargs: Any) -> dict[str, Future]:
-        futures = {}
-        for new in new_topics:
-            future: Future = Future()
-            code = self.create_errors.get(new.topic)
-            if code is None:
-                self.created.append((new.topic, new.num_partitions, new.replication_factor))
-                self.existing[new.topic] = new.num_partitions
-                future.set_result(None)
-            else:
-                if code == KafkaError.TOPIC_ALREADY_EXISTS:  # someone else created it first
-                    self.existing[new.topic] = new.num_partitions
-                future.set_exception(KafkaException(KafkaError(code)))
-            futures[new.topic] = future
-        return futures
-
-
 def run(admin: FakeAdmin) -> dict[str, int]:
-    return ensure_topics({"bootstrap.servers": "b:1"}, TOPICS, partitions=3, replication_factor=1,
-                         timeout=1.0, admin_factory=admin)
+    configs: list[dict] = []
+
+    def factory(config: dict) -> FakeAdmin:
+        configs.append(config)
+        return admin
+
+    counts = ensure_topics({"bootstrap.servers": "b:1"}, TOPICS, partitions=3,
+                           replication_factor=1, timeout=1.0, admin_factory=factory)
+    assert configs == [{"bootstrap.servers": "b:1"}]
+    return counts
 
 
 def test_missing_topics_are_created_existing_ones_kept() -> None:
     admin = FakeAdmin({"events": 6})
     assert run(admin) == {"events": 6, "labels": 3}
-    assert admin.created == [("labels", 3, 1)]
+    assert admin.created == [("labels", 3, 1, {})]
 
 
 def test_topic_created_concurrently_is_fine() -> None:
@@ -88,11 +53,12 @@ def test_describe_denied_is_an_authorisation_error() -> None:
 
 def test_other_creation_error_is_a_topic_error() -> None:
     admin = FakeAdmin({}, create_errors={"events": KafkaError.INVALID_REPLICATION_FACTOR})
-    with pytest.raises(TopicError, match="cannot create topic 'events'"):
+    with pytest.raises(TopicError, match=r"cannot create topic 'events' \(--topic / PRODUCER"):
         run(admin)
 
 
-def test_silent_cluster_names_the_bootstrap_servers() -> None:
-    admin = FakeAdmin({}, metadata_error=KafkaError(KafkaError._TRANSPORT))
-    with pytest.raises(BrokerUnavailableError, match="'b:1' within 1 s"):
+def test_silent_cluster_names_the_bootstrap_servers_and_the_settings() -> None:
+    admin = FakeAdmin({}, metadata_error=KafkaError._TRANSPORT)
+    with pytest.raises(BrokerUnavailableError,
+                       match=r"at b:1 within 1 s .*PRODUCER_BOOTSTRAP_SERVERS, --admin-timeout"):
         run(admin)
