@@ -15,6 +15,13 @@ needs one such start, so the expected number of false alarms per event is at mos
 
 `update` runs every CUSUM over a batch at once (cumulative sums and a running minimum) and
 returns the exact index of the first event where any of them reaches ``h``.
+
+The reference ``p0`` is itself estimated from ``n`` rows: along a direction its mean score is
+off by about ``sd0(g) / sqrt(n)``, and a CUSUM tilted by a small theta would climb on that
+error alone. Each increment therefore gives up an allowance ``|theta| * slack * sd0(g)``
+(`slack` = a few standard errors, ``c / sqrt(n)``): the statistic only gets smaller, so the
+bound above still holds under ``p0``, and it holds to first order under any live distribution
+whose mean score is within ``slack * sd0(g)`` of the reference's.
 """
 
 from __future__ import annotations
@@ -48,6 +55,12 @@ def kl_from_reference(p0: np.ndarray, z: np.ndarray) -> float:
     return float(-np.sum(p0 * z))
 
 
+def score_sd(p0: np.ndarray, scores: np.ndarray) -> float:
+    """Standard deviation of `scores` under `p0`."""
+    mean = float(np.sum(p0 * scores))
+    return float(np.sqrt(np.sum(p0 * (scores - mean) ** 2)))
+
+
 def cusum_path(w0: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``W_t = max(0, W_{t-1} + z_t)`` for each row of `z` (shape ``(K, m)``), from `w0`.
 
@@ -61,26 +74,34 @@ def cusum_path(w0: np.ndarray, z: np.ndarray) -> np.ndarray:
 class TiltBank:
     """CUSUMs for every (direction, theta) on codes in ``[0, len(p0))``, one threshold `h`."""
 
-    def __init__(self, p0: np.ndarray, directions: Sequence[Direction], h: float) -> None:
+    def __init__(
+        self, p0: np.ndarray, directions: Sequence[Direction], h: float, *, slack: float = 0.0
+    ) -> None:
         p0 = np.asarray(p0, dtype=np.float64)
         if p0.ndim != 1 or p0.size < 2 or np.any(p0 < 0) or not math.isclose(p0.sum(), 1.0):
             raise ValueError(f"p0 must be >= 2 probabilities summing to 1, got {p0}")
         if not h > 0:
             raise ValueError(f"h must be > 0, got {h}")
-        names, rows = [], []
+        if not slack >= 0:
+            raise ValueError(f"slack must be >= 0, got {slack}")
+        names, rows, allowances = [], [], []
         for d in directions:
             if d.scores.shape != p0.shape:
                 raise ValueError(f"direction {d.name!r} has {d.scores.size} scores, not {p0.size}")
+            sd = score_sd(p0, d.scores)
             for theta in d.thetas:
                 names.append(f"{d.name}{theta:+g}")
                 rows.append(increments(p0, d.scores, theta))
+                allowances.append(abs(theta) * slack * sd)
         if not rows:
             raise ValueError("a bank needs at least one direction with one theta")
         self.p0 = p0
         self.h = h
+        self.slack = slack
         self.names: tuple[str, ...] = tuple(names)
-        self.table = np.vstack(rows)  # (K, bins): increment of one event in each bin
-        self.kl = np.array([kl_from_reference(p0, z) for z in self.table])
+        self.lr_table = np.vstack(rows)  # (K, bins): log-likelihood ratio of each bin
+        self.kl = np.array([kl_from_reference(p0, z) for z in self.lr_table])
+        self.table = self.lr_table - np.asarray(allowances)[:, None]  # what the CUSUMs add
         self.w = np.zeros(len(rows))
 
     @property

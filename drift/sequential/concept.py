@@ -2,9 +2,10 @@
 
 Absolute errors ``|y_true - y_pred|`` are binned on the quantiles of the held-out absolute
 residuals (profile format 2) and watched by a `DriftFlag` with upward directions only (errors
-grow: overall level, or more errors in the top tenth). An absurd label lands in the last bin:
-it moves the statistic by one bounded increment, never by its size. The flag clears once the
-errors are back at the reference level, like every other flag.
+grow: overall level, or more errors in the top tenth), each giving up `tolerance` standard
+errors of the held-out reference (see `drift.sequential.monitor`). An absurd label lands in
+the last bin: it moves the statistic by one bounded increment, never by its size. The flag
+clears once the errors are back at the reference level, like every other flag.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from drift.exceptions import ProfileError
 from drift.profile import ReferenceProfile
 from drift.sequential.binning import error_bins
 from drift.sequential.flag import Transition
-from drift.sequential.monitor import CLEAR_GAMMA, GAMMA, check_gammas, flag_state, make_flag
+from drift.sequential.monitor import (
+    CLEAR_GAMMA,
+    GAMMA,
+    TOLERANCE,
+    check_gammas,
+    flag_state,
+    make_flag,
+    slack_for,
+)
 from drift.sequential.report import ConceptState
 
 CONCEPT = "concept"
@@ -27,7 +36,8 @@ class SequentialConcept:
     """Per-label concept drift flag against the profile's held-out absolute errors."""
 
     def __init__(
-        self, profile: ReferenceProfile, *, gamma: float = GAMMA, clear_gamma: float = CLEAR_GAMMA
+        self, profile: ReferenceProfile, *, gamma: float = GAMMA, clear_gamma: float = CLEAR_GAMMA,
+        tolerance: float = TOLERANCE,
     ) -> None:
         check_gammas(gamma, clear_gamma)
         errors = profile.errors
@@ -43,7 +53,8 @@ class SequentialConcept:
         self._binned = error_bins(
             CONCEPT, np.asarray(errors.abs_edges), np.asarray(errors.abs_proportions)
         )
-        self.flag = make_flag(self._binned, gamma, clear_gamma)
+        self.tolerance = tolerance
+        self.flag = make_flag(self._binned, gamma, clear_gamma, slack_for(tolerance, errors.n))
         self.reset()
 
     @property

@@ -8,6 +8,11 @@ increments ``-z`` are again exact log-likelihood ratios, so a drift that persist
 that fit is falsely cleared at most once per ``exp(clear_h)`` events; data back at the
 reference clears the flag after about ``clear_h / KL(p0 || p_fit)`` events
 (`expected_clear_events`). A cleared flag restarts its bank from zero.
+
+With a reference noise allowance (`slack`, see `drift.sequential.bank`) the reverse test gives
+up the same allowance, and its tilt is at least ``MIN_CLEAR_FACTOR * slack / sd0(g)`` so that
+data back at the reference (within its noise) always clears the flag; a persisting drift
+smaller than that may clear and be raised again.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from drift.sequential.bank import Direction, TiltBank, increments, kl_from_reference
+from drift.sequential.bank import Direction, TiltBank, increments, kl_from_reference, score_sd
 
 Kind = Literal["drift_started", "drift_ended"]
 STARTED: Final[Kind] = "drift_started"
 ENDED: Final[Kind] = "drift_ended"
+MIN_CLEAR_FACTOR = 6.0  # KL of the clearing tilt >= 3x its allowance (a clear positive drift)
 
 
 @dataclass(frozen=True)
@@ -47,14 +53,14 @@ class DriftFlag:
 
     def __init__(
         self, name: str, p0: np.ndarray, directions: tuple[Direction, ...], *, h: float,
-        clear_h: float, clear_ratio: float = 0.5,
+        clear_h: float, clear_ratio: float = 0.5, slack: float = 0.0,
     ) -> None:
         if not clear_h > 0:
             raise ValueError(f"clear_h must be > 0, got {clear_h}")
         if not 0 < clear_ratio <= 1:
             raise ValueError(f"clear_ratio must be in (0, 1], got {clear_ratio}")
         self.name = name
-        self.bank = TiltBank(p0, directions, h)
+        self.bank = TiltBank(p0, directions, h, slack=slack)
         self.clear_h = clear_h
         self.clear_ratio = clear_ratio
         self._scores = {d.name: d.scores for d in directions}
@@ -105,9 +111,14 @@ class DriftFlag:
 
     def _raise(self, event: int, member: int) -> Transition:
         direction, theta = self._thetas[member]
-        fit = increments(self.bank.p0, self._scores[direction], theta * self.clear_ratio)
-        self._reverse = -fit
-        self.expected_clear_events = self.clear_h / kl_from_reference(self.bank.p0, fit)
+        p0, scores = self.bank.p0, self._scores[direction]
+        sd = score_sd(p0, scores)
+        floor = MIN_CLEAR_FACTOR * self.bank.slack / sd if sd > 0 else 0.0
+        theta_c = math.copysign(max(abs(theta) * self.clear_ratio, floor), theta)
+        fit = increments(p0, scores, theta_c)
+        allowance = abs(theta_c) * self.bank.slack * sd
+        self._reverse = -fit - allowance
+        self.expected_clear_events = self.clear_h / (kl_from_reference(p0, fit) - allowance)
         statistic = float(self.bank.w[member])
         self.drifting, self.detector, self.since = True, self.bank.names[member], event
         self._w_clear = 0.0

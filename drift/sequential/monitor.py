@@ -9,6 +9,13 @@ alarm rate is at most the sum of the features' (``n_features / gamma`` per event
 Every row passed to `update` goes through the detectors, so the event that raises or clears a
 flag is exact whatever the batch size; `evaluate` only reads the states and hands over the
 transitions since the previous call.
+
+The references are estimates from finite samples (the training rows for the features, the
+held-out rows for the prediction): each CUSUM gives up an allowance of `tolerance` standard
+errors of its reference (``slack = tolerance / sqrt(reference rows)``), so that the reference's
+own sampling error does not raise flags on a quiet stream. Pass `reference_size` to override
+the number of reference rows of the features (e.g. smaller when the live data are themselves
+drawn from a finite sample).
 """
 
 from __future__ import annotations
@@ -26,15 +33,25 @@ from drift.sequential.report import FlagState, SequentialReport
 
 GAMMA = 3e9  # events: < 1 false flag per feature per week at 5,000 events/s
 CLEAR_GAMMA = 1e6  # events a drift that persists takes to be falsely cleared (at least)
+TOLERANCE = 4.0  # standard errors of the reference given up by every CUSUM
 DATASET = "dataset"
 
 
-def make_flag(binned: Binned, gamma: float, clear_gamma: float) -> DriftFlag:
+def make_flag(binned: Binned, gamma: float, clear_gamma: float, slack: float) -> DriftFlag:
+    """A flag whose bank of K CUSUMs has ``h = log(K * gamma)``."""
     k = sum(len(d.thetas) for d in binned.directions)
     return DriftFlag(
         binned.name, binned.p0, binned.directions, h=math.log(k * gamma),
-        clear_h=math.log(clear_gamma),
+        clear_h=math.log(clear_gamma), slack=slack,
     )
+
+
+def slack_for(tolerance: float, reference_size: int) -> float:
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be >= 0 (standard errors), got {tolerance}")
+    if reference_size < 1:
+        raise ValueError(f"reference_size must be >= 1, got {reference_size}")
+    return tolerance / math.sqrt(reference_size)
 
 
 def flag_state(flag: DriftFlag) -> FlagState:
@@ -56,19 +73,25 @@ class SequentialMonitor:
     """Per-event drift flags for the features and predictions of a `ReferenceProfile`."""
 
     def __init__(
-        self, profile: ReferenceProfile, *, gamma: float = GAMMA, clear_gamma: float = CLEAR_GAMMA
+        self, profile: ReferenceProfile, *, gamma: float = GAMMA, clear_gamma: float = CLEAR_GAMMA,
+        tolerance: float = TOLERANCE, reference_size: int | None = None,
     ) -> None:
         check_gammas(gamma, clear_gamma)
         self.profile = profile
         self.gamma = gamma
         self.clear_gamma = clear_gamma
+        self.tolerance = tolerance
+        self.reference_size = profile.n_reference if reference_size is None else reference_size
+        slack = slack_for(tolerance, self.reference_size)
         binned = [numeric_bins(r) for r in profile.numeric.values()]
         binned += [categorical_bins(r) for r in profile.categorical.values()]
         self._binned = {b.name: b for b in binned}
-        self.features = {b.name: make_flag(b, gamma, clear_gamma) for b in binned}
+        self.features = {b.name: make_flag(b, gamma, clear_gamma, slack) for b in binned}
         self._pred_binned = None if profile.prediction is None else numeric_bins(profile.prediction)
+        # the prediction reference comes from the held-out rows, as the errors' does
+        n_pred = profile.errors.n if profile.errors is not None else profile.n_reference
         self.prediction = None if self._pred_binned is None else make_flag(
-            self._pred_binned, gamma, clear_gamma
+            self._pred_binned, gamma, clear_gamma, slack_for(tolerance, n_pred)
         )
         self.reset()
 
