@@ -37,7 +37,7 @@ class SequentialConcept:
 
     def __init__(
         self, profile: ReferenceProfile, *, gamma: float = GAMMA, clear_gamma: float = CLEAR_GAMMA,
-        tolerance: float = TOLERANCE,
+        tolerance: float = TOLERANCE, calibrate: bool = True,
     ) -> None:
         check_gammas(gamma, clear_gamma)
         errors = profile.errors
@@ -54,7 +54,10 @@ class SequentialConcept:
             CONCEPT, np.asarray(errors.abs_edges), np.asarray(errors.abs_proportions)
         )
         self.tolerance = tolerance
-        self.flag = make_flag(self._binned, gamma, clear_gamma, slack_for(tolerance, errors.n))
+        self.calibrate = calibrate
+        self.flag = make_flag(
+            self._binned, gamma, clear_gamma, slack_for(tolerance, errors.n), calibrate
+        )
         self.reset()
 
     @property
