@@ -28,7 +28,7 @@ from drift.sequential.bank import Direction, TiltBank, increments, kl_from_refer
 Kind = Literal["drift_started", "drift_ended"]
 STARTED: Final[Kind] = "drift_started"
 ENDED: Final[Kind] = "drift_ended"
-MIN_CLEAR_FACTOR = 6.0  # KL of the clearing tilt >= 3x its allowance (a clear positive drift)
+MIN_CLEAR_FACTOR = 4.0  # KL of the clearing tilt >= 2x its allowance: reference-like data clears
 
 
 @dataclass(frozen=True)
