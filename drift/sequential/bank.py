@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
+CHUNK = 1024  # events per vectorised step: the (K, chunk) arrays stay in cache
+
 
 @dataclass(frozen=True)
 class Direction:
@@ -122,11 +124,15 @@ class TiltBank:
         On a crossing the CUSUMs keep their values at that event and the rest of `codes` is
         not absorbed: the caller decides what happens next (usually `reset`).
         """
-        if codes.size == 0:
-            return None
+        for lo in range(0, codes.size, CHUNK):
+            hit = self._update_chunk(codes[lo:lo + CHUNK])
+            if hit is not None:
+                return lo + hit[0], hit[1]
+        return None
+
+    def _update_chunk(self, codes: np.ndarray) -> tuple[int, int] | None:
         path = cusum_path(self.w, self.table[:, codes])
-        over = path >= self.h
-        hit = over.any(axis=0)
+        hit = (path >= self.h).any(axis=0)
         if not hit.any():
             self.w = path[:, -1].copy()
             return None

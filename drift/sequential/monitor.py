@@ -14,9 +14,10 @@ transitions since the previous call.
 The references are estimates from finite samples (the training rows for the features, the
 held-out rows for the prediction): each CUSUM gives up an allowance of `tolerance` standard
 errors of its reference (``slack = tolerance / sqrt(reference rows)``), so that the reference's
-own sampling error does not raise flags on a quiet stream. Pass `reference_size` to override
-the number of reference rows of the features (e.g. smaller when the live data are themselves
-drawn from a finite sample).
+own sampling error does not raise flags on a quiet stream. By default the features' reference
+counts as ``1 / (1/n_train + 1/n_holdout)`` rows: the project's producer replays the held-out
+rows, a finite sample whose own error adds to the training reference's. For live data drawn
+afresh from the population, ``reference_size=profile.n_reference`` detects a little faster.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ def make_flag(
         binned.name, binned.p0, binned.directions, h=h, clear_h=math.log(clear_gamma),
         slack=slack,
     )
+
+
+def default_size(profile: ReferenceProfile) -> int:
+    """Training rows, combined with the held-out rows when the profile knows their number."""
+    if profile.errors is None:
+        return profile.n_reference
+    return max(1, int(1 / (1 / profile.n_reference + 1 / profile.errors.n)))
 
 
 def slack_for(tolerance: float, reference_size: int) -> float:
@@ -88,7 +96,7 @@ class SequentialMonitor:
         self.gamma = gamma
         self.clear_gamma = clear_gamma
         self.tolerance = tolerance
-        self.reference_size = profile.n_reference if reference_size is None else reference_size
+        self.reference_size = default_size(profile) if reference_size is None else reference_size
         slack = slack_for(tolerance, self.reference_size)
         binned = [numeric_bins(r) for r in profile.numeric.values()]
         binned += [categorical_bins(r) for r in profile.categorical.values()]

@@ -145,3 +145,13 @@ def test_concept_needs_a_format_2_profile(profile: ReferenceProfile) -> None:
     with pytest.raises(ProfileError, match="absolute-error bins"):
         SequentialConcept(old)
     SequentialMonitor(old)  # data drift needs only the bins every format has
+
+
+def test_the_default_reference_counts_the_held_out_sample_too(profile: ReferenceProfile) -> None:
+    assert profile.errors is not None
+    n_train, n_held = profile.n_reference, profile.errors.n
+    expected = int(1 / (1 / n_train + 1 / n_held))
+    assert SequentialMonitor(profile).reference_size == expected
+    fresh = SequentialMonitor(profile, reference_size=n_train)
+    assert fresh.features["carat"].bank.slack < SequentialMonitor(profile).features[
+        "carat"].bank.slack
