@@ -31,6 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, SettingsError) as exc:
         print(f"error: invalid settings: {exc}", file=sys.stderr)
         return 2
+    if set(settings.cases) == {"drift_delays"}:  # no broker: merged into the existing record
+        from bench.drift_delays import merge_into, run_drift_delays
+        from bench.drift_delays import table as delay_table
+
+        result = run_drift_delays(seed=settings.seed, quick=settings.quick)
+        write(merge_into(settings.output, result), settings.output)
+        print(delay_table(result))
+        print(f"\nwritten to {settings.output}")
+        return 0
     try:
         record = run_bench(settings)
     except (BenchError, BrokerError) as exc:
@@ -38,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     write(record, settings.output)
     print(table(record))
+    if record.get("drift_delays"):
+        from bench.drift_delays import table as delay_table
+
+        print("\n" + delay_table(record["drift_delays"]))
     print(f"\nwritten to {settings.output}")
     return 0
 

@@ -254,5 +254,9 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
     record["scale"] = bench.details.get("scale")
     record["details"] = bench.details
     record["notes"] = bench.notes
+    if "drift_delays" in cases:  # pure statistics, no broker
+        from bench.drift_delays import run_drift_delays
+
+        record["drift_delays"] = run_drift_delays(seed=settings.seed, quick=settings.quick)
     record["total_seconds"] = round(time.monotonic() - started, 1)
     return record

@@ -25,6 +25,7 @@ from model.artifact import DEFAULT_ARTIFACT_DIR
 
 ALL_CASES: tuple[str, ...] = (
     "ceiling", "e2e", "guarantees", "drift_off", "naive", "process", "latency", "scale",
+    "drift_delays",
 )
 DEFAULT_CASES: tuple[str, ...] = tuple(c for c in ALL_CASES if c != "scale")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -23,6 +23,17 @@ Prometheus. Usage::
     concept.update(y_true, y_pred)               # when labels arrive, however late
     concept.evaluate().drift_detected            # MAE ratio over threshold, or detector alarm
 
+Sequential flags (`drift.sequential`, issue 13): every event goes through CUSUM banks with an
+expected run time without drift (ERT) of `gamma` events per flag (3e9 by default), flags are
+raised at the exact event and cleared when the data return to the reference::
+
+    monitor = SequentialMonitor(profile)         # features, prediction, dataset (any feature)
+    monitor.update(batch)                        # -> transitions of this batch
+    report = monitor.evaluate()                  # SequentialReport: states + transitions
+    concept = SequentialConcept(profile)         # needs a format-2 profile (error bins)
+    concept.update(y_true, y_pred); concept.evaluate()
+
+The window monitors below stay as they were:
 A feature drifts when its window has at least `min_window` rows, the two-sample test rejects
 (KS / chi-square) and its effect size (PSI by default) clears the threshold calibrated on
 held-out windows, so a stationary stream flags about ``1 - quantile`` of windows or fewer.
@@ -44,19 +55,33 @@ from drift.monitor import DriftMonitor
 from drift.page_hinkley import PageHinkley
 from drift.profile import ReferenceProfile
 from drift.report import ConceptReport, DatasetDrift, DriftReport, FeatureDrift
+from drift.sequential import (
+    ConceptState,
+    FlagState,
+    SequentialConcept,
+    SequentialMonitor,
+    SequentialReport,
+    Transition,
+)
 
 __all__ = [
     "ADWIN",
     "ConceptDriftMonitor",
     "ConceptReport",
+    "ConceptState",
     "DatasetDrift",
     "DriftDetector",
     "DriftError",
     "DriftMonitor",
     "DriftReport",
     "FeatureDrift",
+    "FlagState",
     "MissingColumnError",
     "PageHinkley",
     "ProfileError",
     "ReferenceProfile",
+    "SequentialConcept",
+    "SequentialMonitor",
+    "SequentialReport",
+    "Transition",
 ]

@@ -23,7 +23,8 @@ from drift.calibration import Calibration, profile_categorical, profile_numeric
 from drift.exceptions import MissingColumnError, ProfileError
 from drift.reference import CategoricalReference, ErrorReference, NumericReference
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the absolute-error bins of `errors`
+READABLE_VERSIONS = (1, 2)
 PREDICTION = "prediction"
 
 
@@ -152,9 +153,10 @@ class ReferenceProfile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
         version = data.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ProfileError(
-                f"unsupported profile format_version {version!r}, expected {FORMAT_VERSION}"
+                f"unsupported profile format_version {version!r}, expected one of "
+                f"{list(READABLE_VERSIONS)}"
             )
         try:
             numeric = [NumericReference.from_dict(d) for d in data["numeric"]]

@@ -182,16 +182,22 @@ def encode(lookup: dict[str, int], values: pd.Series | np.ndarray, other: int) -
 
 @dataclass(frozen=True)
 class ErrorReference:
-    """Signed held-out residuals (``y_true - y_pred``) summarised for concept drift."""
+    """Signed held-out residuals (``y_true - y_pred``) summarised for concept drift.
+
+    `abs_edges` are quantile bin edges of the absolute residuals and `abs_proportions` the
+    share of each bin (empty in profiles of format 1, which lack them).
+    """
 
     n: int
     mae: float
     rmse: float
     mean: float
     std: float
+    abs_edges: tuple[float, ...] = ()
+    abs_proportions: tuple[float, ...] = ()
 
     @classmethod
-    def from_residuals(cls, residuals: np.ndarray) -> ErrorReference:
+    def from_residuals(cls, residuals: np.ndarray, *, n_bins: int = 20) -> ErrorReference:
         e = np.asarray(residuals, dtype=np.float64).ravel()
         e = e[np.isfinite(e)]
         if e.size == 0:
@@ -199,17 +205,29 @@ class ErrorReference:
         mae = float(np.mean(np.abs(e)))
         if mae <= 0:
             raise ProfileError("reference_errors are all zero: no error level to compare with")
+        a = np.abs(e)
+        edges = np.unique(np.quantile(a, np.linspace(0.0, 1.0, n_bins + 1)))
+        if edges.size < 3:
+            raise ProfileError("reference_errors take fewer than 2 distinct absolute values")
+        codes = np.clip(np.searchsorted(edges[1:-1], a, side="right"), 0, edges.size - 2)
+        shares = np.bincount(codes, minlength=edges.size - 1) / a.size
         return cls(
             n=int(e.size), mae=mae, rmse=float(np.sqrt(np.mean(e * e))),
             mean=float(np.mean(e)), std=float(np.std(e)),
+            abs_edges=tuple(edges.tolist()), abs_proportions=tuple(shares.tolist()),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "mae": self.mae, "rmse": self.rmse, "mean": self.mean, "std": self.std}
+        return {
+            "n": self.n, "mae": self.mae, "rmse": self.rmse, "mean": self.mean, "std": self.std,
+            "abs_edges": list(self.abs_edges), "abs_proportions": list(self.abs_proportions),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ErrorReference:
         return cls(
             n=int(data["n"]), mae=float(data["mae"]), rmse=float(data["rmse"]),
             mean=float(data["mean"]), std=float(data["std"]),
+            abs_edges=tuple(float(v) for v in data.get("abs_edges", ())),
+            abs_proportions=tuple(float(v) for v in data.get("abs_proportions", ())),
         )

@@ -1,0 +1,102 @@
+"""Reference bins and tilt directions of one monitored column, from the profile's references.
+
+Numbers use the profile's quantile bins (nearly equal reference probabilities); values below or
+above the training range join the first or last bin. Categories use the known categories (plus
+``__other__``). Absolute errors use quantile bins of the held-out absolute residuals.
+
+Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-rank
+``u(b) = P0(bin < b) + p0(b) / 2`` of each bin, so they mean the same on any binning:
+
+    location   2u - 1            numbers, categories (declared order), both signs
+    spread     |2u - 1|          numbers, both signs (wider / narrower)
+    share:<c>  1 for category c  categories, both signs (one category more / less frequent)
+    level      2u - 1            absolute errors, upward only (errors grow)
+    tail       1 for u > 0.9     absolute errors, upward only (more large errors)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from drift.reference import CategoricalReference, NumericReference, bucket_codes
+from drift.sequential.bank import Direction
+
+#: tilts of the default bank: a factor 2 apart, so any shift is within sqrt(2) of one (>= 83 %
+#: of the optimal log-likelihood rate), from ~1 % of a bin width per event to most of the mass.
+THETAS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+SHARE_THETAS: tuple[float, ...] = (0.15, 0.3, 0.6, 1.2, 2.4)
+TAIL_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class Binned:
+    """How one column becomes bin codes, the reference probability of each bin, directions."""
+
+    name: str
+    p0: np.ndarray
+    directions: tuple[Direction, ...]
+    encode: Callable[[pd.Series | np.ndarray], np.ndarray]
+
+
+def mid_ranks(p0: np.ndarray) -> np.ndarray:
+    return np.cumsum(p0) - p0 / 2
+
+
+def both(thetas: tuple[float, ...]) -> tuple[float, ...]:
+    return (*(-t for t in reversed(thetas)), *thetas)
+
+
+def numeric_bins(ref: NumericReference, thetas: tuple[float, ...] = THETAS) -> Binned:
+    shares = ref.proportions.copy()
+    shares[1] += shares[0]  # out-of-range buckets join the edge bins
+    shares[-2] += shares[-1]
+    p0 = shares[1:-1] / shares[1:-1].sum()
+    last = p0.size - 1
+    edges = ref.edges
+
+    def encode(values: pd.Series | np.ndarray) -> np.ndarray:
+        x = np.asarray(values, dtype=np.float64)
+        return np.clip(bucket_codes(edges, x) - 1, 0, last)
+
+    centred = 2 * mid_ranks(p0) - 1
+    return Binned(ref.name, p0, (
+        Direction("location", centred, both(thetas)),
+        Direction("spread", np.abs(centred), both(thetas)),
+    ), encode)
+
+
+def categorical_bins(
+    ref: CategoricalReference,
+    thetas: tuple[float, ...] = THETAS,
+    share_thetas: tuple[float, ...] = SHARE_THETAS,
+) -> Binned:
+    p0 = ref.proportions / ref.proportions.sum()
+    directions = [Direction("location", 2 * mid_ranks(p0) - 1, both(thetas))]
+    for i, category in enumerate(ref.categories):
+        if p0[i] > 0:  # a tilt cannot move mass into a bin the reference never saw
+            scores = np.zeros(p0.size)
+            scores[i] = 1.0
+            directions.append(Direction(f"share:{category}", scores, both(share_thetas)))
+    return Binned(ref.name, p0, tuple(directions), ref.codes)
+
+
+def error_bins(
+    name: str, edges: np.ndarray, p0: np.ndarray, thetas: tuple[float, ...] = THETAS
+) -> Binned:
+    """Bins of absolute errors: ``len(edges) - 1`` quantile bins, beyond the ends clipped in."""
+    last = p0.size - 1
+
+    def encode(values: pd.Series | np.ndarray) -> np.ndarray:
+        x = np.asarray(values, dtype=np.float64)
+        return np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, last)
+
+    u = mid_ranks(p0)
+    tail = (u > TAIL_SHARE).astype(np.float64)
+    directions = [Direction("level", 2 * u - 1, thetas)]
+    if 0 < tail.sum() < tail.size:
+        directions.append(Direction("tail", tail, thetas[2:]))
+    return Binned(name, p0, tuple(directions), encode)

@@ -1,0 +1,157 @@
+"""`SequentialMonitor` and `SequentialConcept`: states, transitions, reset, JSON, old profiles."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from drift_testdata import MakeFrame, fake_predictions
+
+from drift import MissingColumnError, ProfileError, ReferenceProfile
+from drift.sequential import (
+    CONCEPT,
+    DATASET,
+    ENDED,
+    STARTED,
+    SequentialConcept,
+    SequentialMonitor,
+)
+
+
+def _feed(monitor: SequentialMonitor, frame: pd.DataFrame, batch: int = 1000) -> None:
+    for lo in range(0, len(frame), batch):
+        monitor.update(frame.iloc[lo:lo + batch])
+
+
+def test_a_quiet_stream_raises_nothing(profile: ReferenceProfile, make: MakeFrame) -> None:
+    rng = np.random.default_rng(1)
+    frame = make(rng, 60_000)
+    frame["prediction"] = fake_predictions(frame, rng)
+    monitor = SequentialMonitor(profile)
+    _feed(monitor, frame)
+    report = monitor.evaluate()
+    assert report.transitions == ()
+    assert not report.dataset.drift_detected and report.drifted_features == ()
+    assert report.n_seen == 60_000
+    assert all(s.statistic < s.threshold for s in report.features.values())
+
+
+def test_a_shift_is_flagged_then_cleared_with_dataset_transitions(
+    profile: ReferenceProfile, make: MakeFrame
+) -> None:
+    rng = np.random.default_rng(2)
+    quiet, shifted, back = make(rng, 5000), make(rng, 5000, carat_scale=1.5), make(rng, 30_000)
+    monitor = SequentialMonitor(profile)
+    _feed(monitor, quiet)
+    assert monitor.evaluate().transitions == ()
+    _feed(monitor, shifted)
+    report = monitor.evaluate()
+    assert report.features["carat"].drift_detected and report.dataset.drift_detected
+    assert report.dataset.detector == "carat"
+    started = [t for t in report.transitions if t.kind == STARTED]
+    assert [t.flag for t in started][:2] == ["carat", DATASET]
+    assert 5000 <= started[0].event < 5500  # the exact event, not the end of a batch
+    assert report.features["carat"].since == started[0].event
+    _feed(monitor, back)
+    report = monitor.evaluate()
+    ended = [t for t in report.transitions if t.kind == ENDED]
+    assert {t.flag for t in ended} >= {"carat", DATASET}
+    assert not report.dataset.drift_detected
+    assert all(10_000 <= t.event for t in ended)
+    json.dumps(report.to_dict(), allow_nan=False)
+
+
+def test_transitions_are_handed_over_once(profile: ReferenceProfile, make: MakeFrame) -> None:
+    monitor = SequentialMonitor(profile)
+    returned = monitor.update(make(np.random.default_rng(3), 4000, carat_scale=2.0))
+    assert returned and monitor.evaluate().transitions == tuple(returned)
+    assert monitor.evaluate().transitions == ()
+
+
+def test_reset_lowers_every_flag(profile: ReferenceProfile, make: MakeFrame) -> None:
+    monitor = SequentialMonitor(profile)
+    monitor.update(make(np.random.default_rng(4), 4000, carat_scale=2.0))
+    monitor.reset()
+    report = monitor.evaluate()
+    assert report.transitions == () and report.n_seen == 0
+    assert not any(s.drift_detected for s in report.features.values())
+
+
+def test_prediction_flag(profile: ReferenceProfile, make: MakeFrame) -> None:
+    rng = np.random.default_rng(5)
+    frame = make(rng, 4000)
+    frame["prediction"] = fake_predictions(frame, rng) * 1.5
+    monitor = SequentialMonitor(profile)
+    monitor.update(frame)
+    report = monitor.evaluate()
+    assert report.prediction is not None and report.prediction.drift_detected
+    assert report.drifted_features == ()
+
+
+def test_missing_column(profile: ReferenceProfile, make: MakeFrame) -> None:
+    frame = make(np.random.default_rng(6), 10).drop(columns=["cut"])
+    with pytest.raises(MissingColumnError, match="cut"):
+        SequentialMonitor(profile).update(frame)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"gamma": 1.0}, "gamma"), ({"clear_gamma": 0.5}, "clear_gamma"),
+    ({"tolerance": -1.0}, "tolerance"), ({"reference_size": 0}, "reference_size"),
+])
+def test_bad_parameters(profile: ReferenceProfile, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        SequentialMonitor(profile, **kwargs)
+
+
+def _labels(rng: np.random.Generator, n: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    pred = rng.uniform(500, 15_000, n)
+    return pred + rng.normal(0.0, 500.0 * scale, n), pred
+
+
+def test_concept_flag_rises_and_clears(profile: ReferenceProfile) -> None:
+    rng = np.random.default_rng(7)
+    concept = SequentialConcept(profile)
+    concept.update(*_labels(rng, 5000, 1.0))
+    assert concept.evaluate().transitions == ()
+    concept.update(*_labels(rng, 3000, 2.0))
+    state = concept.evaluate()
+    assert state.drift_detected and state.mae_ratio > 1.5
+    assert [t.kind for t in state.transitions] == [STARTED]
+    assert state.transitions[0].flag == CONCEPT and 5000 <= state.transitions[0].event < 6000
+    concept.update(*_labels(rng, 20_000, 1.0))
+    state = concept.evaluate()
+    assert not state.drift_detected  # the concept flag no longer latches
+    assert [t.kind for t in state.transitions] == [ENDED]
+    json.dumps(state.to_dict(), allow_nan=False)
+    concept.reset()
+    assert concept.n_seen == 0 and not concept.evaluate().drift_detected
+
+
+def test_one_absurd_label_moves_the_statistic_by_one_bounded_step(
+    profile: ReferenceProfile,
+) -> None:
+    concept = SequentialConcept(profile)
+    concept.update(np.array([1e12]), np.array([1000.0]))
+    assert 0 < concept.evaluate().flag.statistic <= float(concept.flag.bank.table.max())
+    assert not concept.evaluate().drift_detected
+
+
+def test_concept_needs_a_format_2_profile(profile: ReferenceProfile) -> None:
+    data = profile.to_dict() | {"format_version": 1}
+    data["errors"] = {k: v for k, v in data["errors"].items() if not k.startswith("abs_")}
+    old = ReferenceProfile.from_dict(data)  # format 1 still loads (the old monitors use it)
+    with pytest.raises(ProfileError, match="absolute-error bins"):
+        SequentialConcept(old)
+    SequentialMonitor(old)  # data drift needs only the bins every format has
+
+
+def test_the_default_reference_counts_the_held_out_sample_too(profile: ReferenceProfile) -> None:
+    assert profile.errors is not None
+    n_train, n_held = profile.n_reference, profile.errors.n
+    expected = int(1 / (1 / n_train + 1 / n_held))
+    assert SequentialMonitor(profile).reference_size == expected
+    fresh = SequentialMonitor(profile, reference_size=n_train)
+    assert fresh.features["carat"].bank.slack < SequentialMonitor(profile).features[
+        "carat"].bank.slack
