@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 from prometheus_client import CollectorRegistry
 from threadpoolctl import threadpool_limits
 
@@ -38,40 +38,16 @@ from model.features import FEATURES
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class BenchMessage:
-    """The read side of a Kafka message, for the in-process ceiling."""
-
-    _value: bytes
-    _key: bytes
-    _partition: int
-    _offset: int
-
-    def value(self) -> bytes:
-        return self._value
-
-    def key(self) -> bytes:
-        return self._key
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def topic(self) -> str:
-        return "bench.in"
-
-
 def ceiling(
     keys: Sequence[bytes], values: Sequence[bytes], model: ModelLike, batch_size: int,
     max_event_bytes: int,
 ) -> float:
     """Events/s of the consumer's own per-batch work without Kafka: its public pipeline function
     `consumer.pipeline.transform` (decode, validate, build the batch, one predict, the
-    prediction and dead-letter records) on each batch."""
-    messages = [BenchMessage(v, k, i % 3, i) for i, (k, v) in enumerate(zip(keys, values,
-                                                                          strict=True))]
+    prediction and dead-letter records) on each batch of in-memory `confluent_kafka.Message`s
+    (what `consume()` returns)."""
+    messages = [Message(topic="bench.in", partition=i % 3, offset=i, key=k, value=v)
+                for i, (k, v) in enumerate(zip(keys, values, strict=True))]
     scorer = Scorer(model, 1)
     config = PipelineConfig(input_topic="bench.in", output_topic="bench.out",
                             dlq_topic="bench.dlq", group_id="bench",

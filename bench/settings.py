@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
+from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 ALL_CASES: tuple[str, ...] = (
@@ -47,12 +48,8 @@ class Plan:
 class BenchSettings(BaseSettings):
     """Benchmark the scoring service on a local broker; writes bench/results/latest.json."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="BENCH_",
-        frozen=True,
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-        cli_prog_name="python -m bench",
+    model_config = cli_settings_config(
+        env_prefix="BENCH_", prog_name="python -m bench", implicit_flags=True
     )
 
     quick: bool = Field(False, description="a short smoke run with tiny counts")

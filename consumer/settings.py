@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, CliImplicitFlag, SettingsConfigDict
+from pydantic_settings import BaseSettings, CliImplicitFlag
 
 from common.contracts.events import MAX_EVENT_BYTES
 from common.contracts.topics import (
@@ -21,6 +21,7 @@ from common.contracts.topics import (
     LABELS_TOPIC,
     PREDICTIONS_TOPIC,
 )
+from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 Guarantee = Literal["exactly-once", "at-least-once"]
@@ -44,12 +45,7 @@ RESERVED_KAFKA_KEYS = frozenset(
 class ConsumerSettings(BaseSettings):
     """Settings of the scoring service (frozen)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CONSUMER_",
-        frozen=True,
-        cli_kebab_case=True,
-        cli_prog_name="python -m consumer",
-    )
+    model_config = cli_settings_config(env_prefix="CONSUMER_", prog_name="python -m consumer")
 
     bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1, description="Kafka brokers")
     input_topic: str = Field(EVENTS_TOPIC, min_length=1, description="events to score")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 # The demo runs on the default topics; re-exported for the demo's modules.
 from common.contracts.topics import DLQ_TOPIC as DLQ_TOPIC
@@ -22,6 +22,7 @@ from common.contracts.topics import EVENTS_TOPIC as EVENTS_TOPIC
 from common.contracts.topics import LABELS_TOPIC as LABELS_TOPIC
 from common.contracts.topics import PREDICTIONS_TOPIC as PREDICTIONS_TOPIC
 from common.contracts.topics import TOPICS as TOPICS
+from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +34,8 @@ class DemoSettings(BaseSettings):
     Every flag is also an environment variable: --seconds 60 == DEMO_SECONDS=60.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="DEMO_",
-        frozen=True,
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-        cli_prog_name="python -m demo",
+    model_config = cli_settings_config(
+        env_prefix="DEMO_", prog_name="python -m demo", implicit_flags=True
     )
 
     seconds: float = Field(120.0, ge=15, le=86_400,

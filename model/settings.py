@@ -5,19 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
+from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 from model.training import ModelType
 
 
 class TrainSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="TRAIN_",
-        frozen=True,
-        cli_kebab_case=True,
-        cli_prog_name="python -m model train",
-    )
+    model_config = cli_settings_config(env_prefix="TRAIN_", prog_name="python -m model train")
 
     model: ModelType = Field("hgb", description="regressor: hgb (default) or forest (the lab's)")
     output_dir: Path = Field(DEFAULT_ARTIFACT_DIR, description="artifact directory")

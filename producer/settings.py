@@ -17,9 +17,10 @@ import re
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from common.contracts.topics import EVENTS_TOPIC, LABELS_TOPIC, MAX_TOPIC_NAME_LENGTH
+from common.settings import cli_settings_config
 from producer.scenarios import SCENARIOS
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9._]{1,64}$")
@@ -33,12 +34,8 @@ class ProducerSettings(BaseSettings):
     Every flag is also an environment variable: --label-delay 2 == PRODUCER_LABEL_DELAY=2.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="PRODUCER_",
-        frozen=True,
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-        cli_prog_name="python -m producer",
+    model_config = cli_settings_config(
+        env_prefix="PRODUCER_", prog_name="python -m producer", implicit_flags=True
     )
 
     bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1,

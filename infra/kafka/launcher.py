@@ -27,7 +27,7 @@ from confluent_kafka.admin import AdminClient
 
 from infra.kafka.exceptions import BrokerNotReady, BrokerStartError
 from infra.kafka.jars import JAVA_HINT, KAFKA_JAR_GLOB, find_tool, kafka_jar
-from infra.kafka.net import port_accepts, port_is_free
+from infra.kafka.net import check_port, port_accepts, port_is_free
 from infra.kafka.properties import broker_properties, render_properties
 from infra.kafka.settings import LOG4J2_CONFIG
 from infra.process import ManagedProcess
@@ -74,9 +74,8 @@ class LocalBroker(ManagedProcess):
         properties: Mapping[str, str] | None = None,
     ) -> None:
         controller_port = port + 1 if controller_port is None else controller_port
-        for name, value in (("port", port), ("controller_port", controller_port)):
-            if not 1 <= value <= 65535:
-                raise ValueError(f"{name}={value} is not a TCP port: expected 1..65535")
+        check_port("port", port)
+        check_port("controller_port", controller_port)
         if port == controller_port:
             raise ValueError(f"port and controller_port are both {port}: they must differ")
         self.data_dir = Path(data_dir).absolute()

@@ -1,9 +1,18 @@
-"""Small TCP helpers: is a port free, does it accept connections, find free ports."""
+"""Small TCP helpers: is a number a port, is a port free, does it accept connections, find free
+ports."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+
+MAX_PORT = 65535
+
+
+def check_port(name: str, port: int) -> None:
+    """Raise ValueError naming ``name`` unless ``port`` is a TCP port (1..65535)."""
+    if not 1 <= port <= MAX_PORT:
+        raise ValueError(f"{name}={port} is not a TCP port: expected 1..{MAX_PORT}")
 
 
 def port_is_free(host: str, port: int) -> bool:

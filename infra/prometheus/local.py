@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.kafka.net import port_is_free
+from infra.kafka.net import check_port, port_is_free
 from infra.process import ManagedProcess
 from infra.prometheus.exceptions import (
     PrometheusError,
@@ -79,8 +79,7 @@ class LocalPrometheus(ManagedProcess):
     ) -> None:
         if not targets:
             raise ValueError("targets is empty: give at least one host:port to scrape")
-        if not 1 <= port <= 65535:
-            raise ValueError(f"port={port} is not a TCP port: expected 1..65535")
+        check_port("port", port)
         self.targets = list(targets)
         self.data_dir = Path(data_dir).absolute()
         self.host = host

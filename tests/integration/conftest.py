@@ -9,13 +9,18 @@ Scoring service:
 - ``drain_topic(topic)``: every committed record of a topic, read with read_committed up to
   the end it had when the drain started.
 - ``consumer_settings(**overrides)``: ConsumerSettings for the broker and a fresh group.
+- ``running_service(settings, timeout=30)``: a context manager running a ScoringService (fresh
+  registry) in a thread; yields it once its metrics server listens, stops it at exit and fails
+  the test if it raised or did not stop within ``timeout`` s.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,10 @@ import orjson
 import pandas as pd
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
+from prometheus_client import CollectorRegistry
 
 from common.kafka import Record, produce_all, read_to_end
+from consumer import ScoringService
 from consumer.settings import ConsumerSettings
 from model.data import load_diamonds, split
 from model.features import FEATURES
@@ -124,3 +131,34 @@ def consumer_settings(
         return ConsumerSettings(**values)
 
     return make
+
+
+@contextmanager
+def _running(settings: ConsumerSettings, timeout: float = 30.0) -> Iterator[ScoringService]:
+    stop = threading.Event()
+    service = ScoringService(settings, registry=CollectorRegistry(), stop_event=stop)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            service.run()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+            service.started.set()
+
+    thread = threading.Thread(target=run, name="service-under-test", daemon=True)
+    thread.start()
+    try:
+        assert service.started.wait(timeout) and not errors, errors or "not started in time"
+        assert service.metrics_port is not None
+        yield service
+    finally:
+        stop.set()
+        thread.join(timeout)
+    assert not thread.is_alive(), "the scoring service did not stop"
+    assert not errors, errors
+
+
+@pytest.fixture
+def running_service() -> Callable[..., AbstractContextManager[ScoringService]]:
+    return _running

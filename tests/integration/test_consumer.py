@@ -3,7 +3,6 @@ events, metrics over HTTP."""
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -15,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from common.kafka import GroupOffsets
 from common.prometheus_text import parse
-from consumer import ScoringService, run_consumer
+from consumer import run_consumer
 from model.artifact import load_artifact
 from model.schema import REASONS
 
@@ -164,22 +163,15 @@ def scrape(port: int, path: str = "/metrics") -> tuple[int, str]:
 
 
 def test_metrics_endpoint_counts_the_input(
-    new_topic, make_events, produce_values, consumer_settings
+    new_topic, make_events, produce_values, consumer_settings, running_service
 ) -> None:
     topic_in, topic_out, topic_dlq = new_topic(3), new_topic(3), new_topic(3)
     keys, values, _ = make_events(3000)
     produce_values(topic_in, values, keys)
-    stop = threading.Event()
-    service = ScoringService(
-        consumer_settings(input_topic=topic_in, output_topic=topic_out, dlq_topic=topic_dlq),
-        registry=CollectorRegistry(), stop_event=stop,
-    )
-    thread = threading.Thread(target=service.run, name="service-under-test")
-    thread.start()
-    try:
-        assert service.started.wait(30)
+    settings = consumer_settings(input_topic=topic_in, output_topic=topic_out,
+                                 dlq_topic=topic_dlq)
+    with running_service(settings) as service:
         port = service.metrics_port
-        assert port
         deadline = time.monotonic() + 30
         consumed = lag = None
         while time.monotonic() < deadline:
@@ -194,8 +186,4 @@ def test_metrics_endpoint_counts_the_input(
         assert scrape(port, "/readyz")[0] == 200
         assert scrape(port, "/healthz")[0] == 200
         assert 'diamond_model_info{sha256="' in body and "diamond_consumer_up 1.0" in body
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not thread.is_alive()
     assert service.summary.consumed == 3000

@@ -22,9 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry
 
-from consumer.app import ScoringService
 from infra.kafka import free_ports
 from infra.prometheus import LocalPrometheus, find_prometheus
 from producer import EventGenerator, ProducerSettings, StopRequest, run_producer
@@ -105,7 +103,7 @@ def topics(new_topic: Callable[..., str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def consumer_port(consumer_settings, topics: dict[str, str]) -> Iterator[int]:
+def consumer_port(consumer_settings, topics: dict[str, str], running_service) -> Iterator[int]:
     """The scoring service in a thread, with drift windows small enough for a short run."""
     settings = consumer_settings(
         input_topic=topics["events"], output_topic=topics["predictions"],
@@ -113,28 +111,8 @@ def consumer_port(consumer_settings, topics: dict[str, str]) -> Iterator[int]:
         drift_reports_topic=topics["reports"], drift_window_size=1000, drift_eval_interval=1.0,
         concept_window_size=500, batch_timeout=0.1,
     )
-    stop = threading.Event()
-    service = ScoringService(settings, registry=CollectorRegistry(), stop_event=stop)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            service.run()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-            service.started.set()
-
-    thread = threading.Thread(target=run, name="scoring-service", daemon=True)
-    thread.start()
-    try:
-        assert service.started.wait(30) and not errors, errors
-        assert service.metrics_port is not None
+    with running_service(settings) as service:
         yield service.metrics_port
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    assert not thread.is_alive(), "the scoring service did not stop"
-    assert not errors, errors
 
 
 @pytest.fixture

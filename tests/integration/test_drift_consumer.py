@@ -8,16 +8,13 @@ are consumed exactly in the order sent, and a paced producer the consumer keeps 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
 from confluent_kafka import Consumer
-from prometheus_client import CollectorRegistry
 
 from common.prometheus_text import Scrape, fetch
 from consumer import ConsumerSettings, ScoringService
@@ -45,21 +42,6 @@ def feature_flags(samples: Scrape) -> dict[str, float | None]:
             for feature in FEATURES}
 
 
-@contextmanager
-def running(settings: ConsumerSettings) -> Iterator[ScoringService]:
-    stop = threading.Event()
-    service = ScoringService(settings, registry=CollectorRegistry(), stop_event=stop)
-    thread = threading.Thread(target=service.run, name="drift-service-under-test")
-    thread.start()
-    try:
-        assert service.started.wait(30)
-        yield service
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not thread.is_alive()
-
-
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -75,6 +57,14 @@ def evaluated_everything(service: ScoringService, n_events: int) -> Callable[[],
     return check
 
 
+def labels_evaluated(service: ScoringService, n_labels: int) -> Callable[[], bool]:
+    def check() -> bool:
+        record = getattr(service.drift, "last_record", None)
+        return record is not None and record["labels"]["received"] == n_labels
+
+    return check
+
+
 def produce(bootstrap: str, topic: str, **overrides: Any) -> None:
     settings = ProducerSettings(
         bootstrap_servers=bootstrap, topic=topic, create_topics=False, seed=7,
@@ -82,6 +72,21 @@ def produce(bootstrap: str, topic: str, **overrides: Any) -> None:
     )
     summary = run_producer(settings)
     assert summary.ok, summary.line()
+
+
+def score_stream(running_service, settings: ConsumerSettings, bootstrap: str, *, events: int,
+                 **producer: Any) -> Scrape:
+    """/metrics once the service has evaluated the `events` the producer sent (`producer`:
+    its overrides) and, when it sent labels, every label."""
+    if producer.get("labels"):
+        producer = {"labels_topic": settings.labels_topic, **producer}
+    with running_service(settings) as service:
+        produce(bootstrap, settings.input_topic, events=events, **producer)
+        if producer.get("labels"):
+            wait_for(labels_evaluated(service, events), 30, "every label joined and evaluated")
+        else:
+            wait_for(evaluated_everything(service, events), 30, "the last evaluation")
+        return scrape(service.metrics_port or 0)
 
 
 def reports(drain_topic, topic: str) -> list[dict]:
@@ -137,15 +142,12 @@ def test_the_range_assignor_co_partitions_the_labels_topic(
 
 
 def test_baseline_stream_flags_nothing_and_reports_are_published(
-    drift_settings, bootstrap_servers, drain_topic, model_dir
+    drift_settings, bootstrap_servers, drain_topic, model_dir, running_service
 ) -> None:
     settings = drift_settings()
     n = 4000
-    with running(settings) as service:
-        produce(bootstrap_servers, settings.input_topic, events=n, rate=4000,
-                scenario="baseline")
-        wait_for(evaluated_everything(service, n), 30, "the last evaluation")
-        samples = scrape(service.metrics_port or 0)
+    samples = score_stream(running_service, settings, bootstrap_servers, events=n, rate=4000,
+                           scenario="baseline")
     assert samples.value("diamond_events_consumed_total") == n
     assert samples.value("diamond_drift_window_fill") == WINDOW
     assert samples.value("diamond_drift_window_size") == WINDOW
@@ -171,22 +173,21 @@ def test_baseline_stream_flags_nothing_and_reports_are_published(
                                             "invalid"), 0)
 
 
-def test_data_drift_flags_carat_and_clarity_only(
-    drift_settings, bootstrap_servers, drain_topic
-) -> None:
-    settings = drift_settings(partitions=1, drift_eval_every=100, batch_size=100)
-    n, onset = 5000, 2000
-    with running(settings) as service:
-        produce(bootstrap_servers, settings.input_topic, events=n, rate=1000,
-                scenario="data-drift", drift_onset=onset)
-        wait_for(evaluated_everything(service, n), 30, "the last evaluation")
-        samples = scrape(service.metrics_port or 0)
+def assert_every_label_joined(samples: Scrape, n_labels: int) -> None:
+    for outcome, expected in (("received", n_labels), ("matched", n_labels), ("unmatched", 0),
+                              ("late", 0), ("invalid", 0)):
+        assert samples.value(f"diamond_labels_{outcome}_total") == expected, outcome
+    assert samples.value("diamond_labels_pending") == 0
+
+
+def data_drift_flagged(samples: Scrape, published: list[dict], settings: ConsumerSettings,
+                       drain_topic, n: int, onset: int) -> None:
+    """Carat and clarity only are flagged, soon after the onset and never before."""
     flags = feature_flags(samples)
     assert flags == {"carat": 1, "clarity": 1, "cut": 0, "color": 0, "depth": 0, "table": 0}
     assert samples.value("diamond_dataset_drift_detected") == 0  # 2 of 6 < half
     assert samples.value("diamond_dataset_drift_share") == pytest.approx(2 / 6)
     # when: events after the onset until both are flagged (reports every 250 events)
-    published = reports(drain_topic, settings.drift_reports_topic)
     before = [r for r in published if r["n_seen"] <= onset]
     assert before and not any(r["data"]["features"][f]["drift_detected"]
                               for r in before for f in ("carat", "clarity"))
@@ -211,33 +212,16 @@ def test_data_drift_flags_carat_and_clarity_only(
                              for r in early for f in ("carat", "clarity"))
 
 
-def test_concept_drift_is_flagged_from_joined_labels(
-    drift_settings, bootstrap_servers, drain_topic
-) -> None:
-    settings = drift_settings(partitions=1, drift_eval_interval=0.1, concept_window_size=500)
-    n, onset = 4000, 1500
-    with running(settings) as service:
-        produce(bootstrap_servers, settings.input_topic, events=n, rate=1000,
-                scenario="concept-drift", drift_onset=onset, labels=True,
-                labels_topic=settings.labels_topic, label_delay=1.0)
-
-        def all_labels_evaluated() -> bool:
-            record = getattr(service.drift, "last_record", None)
-            return record is not None and record["labels"]["received"] == n
-
-        wait_for(all_labels_evaluated, 30, "every label joined and evaluated")
-        samples = scrape(service.metrics_port or 0)
+def concept_drift_flagged(samples: Scrape, published: list[dict], settings: ConsumerSettings,
+                          drain_topic, n: int, onset: int) -> None:
+    """Concept drift only, from every label joined, soon after the onset and never before."""
     assert samples.value("diamond_concept_drift_detected") == 1
     assert samples.value("diamond_concept_mae_ratio") > settings.concept_ratio_threshold
     assert feature_flags(samples) == dict.fromkeys(FEATURES, 0.0)
     assert samples.value("diamond_dataset_drift_detected") == 0
-    for outcome, expected in (("received", n), ("matched", n), ("unmatched", 0), ("late", 0),
-                              ("invalid", 0)):
-        assert samples.value(f"diamond_labels_{outcome}_total") == expected, outcome
-    assert samples.value("diamond_labels_pending") == 0
+    assert_every_label_joined(samples, n)
     assert samples.value("diamond_events_consumed_total") == n  # labels are not input events
     assert drain_topic(settings.dlq_topic) == []
-    published = reports(drain_topic, settings.drift_reports_topic)
     flagged = [r["labels"]["matched"] for r in published if r["concept"]["drift_detected"]]
     clean = [r["labels"]["matched"] for r in published if not r["concept"]["drift_detected"]]
     assert flagged and clean and max(clean) < min(flagged)  # it stays flagged (latched)
@@ -250,8 +234,29 @@ def test_concept_drift_is_flagged_from_joined_labels(
                    if r["labels"]["matched"] <= onset)
 
 
+# scenario: (consumer settings, producer settings, events, onset, what must hold)
+DRIFT_SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any], int, int, Callable[..., None]]] = {
+    "data-drift": ({"drift_eval_every": 100, "batch_size": 100}, {}, 5000, 2000,
+                   data_drift_flagged),
+    "concept-drift": ({"drift_eval_interval": 0.1, "concept_window_size": 500},
+                      {"labels": True, "label_delay": 1.0}, 4000, 1500, concept_drift_flagged),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(DRIFT_SCENARIOS))
+def test_a_drift_is_flagged_soon_after_its_onset(
+    scenario, drift_settings, bootstrap_servers, drain_topic, running_service
+) -> None:
+    consumer, producer, n, onset, check = DRIFT_SCENARIOS[scenario]
+    settings = drift_settings(partitions=1, **consumer)
+    samples = score_stream(running_service, settings, bootstrap_servers, events=n, rate=1000,
+                           scenario=scenario, drift_onset=onset, **producer)
+    check(samples, reports(drain_topic, settings.drift_reports_topic), settings, drain_topic,
+          n, onset)
+
+
 def test_labels_ahead_of_their_events_wait_and_still_join(
-    drift_settings, produce_values, event_rows, caplog
+    drift_settings, produce_values, event_rows, caplog, running_service
 ) -> None:
     """The consumer behind on its events, the labels already there (as when catching up on a
     backlog: label records are smaller, so their partitions are read faster). The labels wait
@@ -264,7 +269,8 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
     queue.add(batch, sent_at=0.0)
     keys, labels = zip(*queue.pop_due(None), strict=True)
     produce_values(settings.labels_topic, list(labels), list(keys))
-    with caplog.at_level(logging.INFO, logger="consumer.loop"), running(settings) as service:
+    with (caplog.at_level(logging.INFO, logger="consumer.loop"),
+          running_service(settings) as service):
         port = service.metrics_port or 0
         wait_for(lambda: "pausing" in caplog.text, 30, "the labels partitions to pause")
         received = scrape(port).value("diamond_labels_received_total")
@@ -274,17 +280,9 @@ def test_labels_ahead_of_their_events_wait_and_still_join(
         assert 600 - 250 < paused.value("diamond_labels_pending") == received <= 600
         assert paused.value("diamond_labels_unmatched_total") == 0
         produce_values(settings.input_topic, batch.values, batch.keys)
-
-        def all_labels_evaluated() -> bool:
-            record = getattr(service.drift, "last_record", None)
-            return record is not None and record["labels"]["received"] == n
-
-        wait_for(all_labels_evaluated, 30, "every label joined and evaluated")
+        wait_for(labels_evaluated(service, n), 30, "every label joined and evaluated")
         samples = scrape(port)
     assert f"pausing {settings.labels_topic}: labels wait for their events" in caplog.text
     assert f"resuming {settings.labels_topic}: their events caught up" in caplog.text
-    for outcome, expected in (("received", n), ("matched", n), ("unmatched", 0), ("late", 0),
-                              ("invalid", 0)):
-        assert samples.value(f"diamond_labels_{outcome}_total") == expected, outcome
-    assert samples.value("diamond_labels_pending") == 0
+    assert_every_label_joined(samples, n)
     assert samples.value("diamond_concept_drift_detected") == 0  # baseline prices

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,12 +23,10 @@ import orjson
 import psutil
 import pytest
 from confluent_kafka.admin import AdminClient
-from prometheus_client import CollectorRegistry
 
 from common.kafka import read_to_end
 from common.kafka import topics as kafka_topics
 from common.prometheus_text import parse
-from consumer import ScoringService
 from consumer.settings import ConsumerSettings
 from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
 
@@ -213,7 +210,7 @@ def bogus_events(n: int) -> list[bytes]:
 
 @pytest.mark.slow
 def test_bogus_categories_and_fields_add_no_label_values(
-    new_topic, make_events, produce_values, consumer_settings
+    new_topic, make_events, produce_values, consumer_settings, running_service
 ) -> None:
     topic_in, topic_out, topic_dlq = new_topic(3), new_topic(3), new_topic(3)
     extra = {}
@@ -221,17 +218,10 @@ def test_bogus_categories_and_fields_add_no_label_values(
         extra = {"labels_topic": new_topic(3), "drift_reports_topic": new_topic(1)}
     keys, values, _ = make_events(500)
     produce_values(topic_in, values, keys)
-    stop = threading.Event()
-    service = ScoringService(
-        consumer_settings(input_topic=topic_in, output_topic=topic_out, dlq_topic=topic_dlq,
-                          **extra),
-        registry=CollectorRegistry(), stop_event=stop)
-    thread = threading.Thread(target=service.run, name="service-under-test")
-    thread.start()
-    try:
-        assert service.started.wait(60)
+    settings = consumer_settings(input_topic=topic_in, output_topic=topic_out,
+                                 dlq_topic=topic_dlq, **extra)
+    with running_service(settings, timeout=60) as service:
         port = service.metrics_port
-        assert port
 
         def settled(consumed: float) -> str:
             deadline = time.monotonic() + 60
@@ -248,9 +238,6 @@ def test_bogus_categories_and_fields_add_no_label_values(
         bogus = bogus_events(3000)
         produce_values(topic_in, bogus, [f"xyzzy-key-{i}".encode() for i in range(3000)])
         after = settled(3500.0)
-    finally:
-        stop.set()
-        thread.join(60)
     assert "xyzzy" not in after  # the marker of every bogus value, field and key
     assert label_values(after) == label_values(before)
     invalid = {labels[2] for labels in label_values(after)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -11,6 +10,7 @@ import pytest
 
 import bench.inprocess as inprocess
 from consumer.pipeline import BatchOutcome, transform
+from tests.samples import StubModel, event
 
 
 class CaratPricer:
@@ -20,22 +20,9 @@ class CaratPricer:
         return frame["carat"].to_numpy() * 1000.0
 
 
-@dataclass(frozen=True)
-class StubModel:
-    pipeline: Any
-    version: str = "stub-1"
-    model_type: str = "stub"
-    sha256: str = "0" * 64
-
-
 def values(n: int) -> list[bytes]:
-    out = []
-    for i in range(n):
-        event = {"event_id": f"e-{i}", "carat": 0.5 + i / 10, "cut": "Ideal", "color": "E",
-                 "clarity": "SI1", "depth": 61.5, "table": 55.0,
-                 "event_time": 1_767_225_600_000}
-        out.append(b"{broken" if i == 6 else orjson.dumps(event))
-    return out
+    return [b"{broken" if i == 6 else orjson.dumps(event(event_id=f"e-{i}", carat=0.5 + i / 10))
+            for i in range(n)]
 
 
 def test_the_ceiling_transforms_every_batch_through_the_pipeline(

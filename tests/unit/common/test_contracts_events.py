@@ -4,7 +4,6 @@ bounds."""
 from __future__ import annotations
 
 import orjson
-import pandas as pd
 import pytest
 
 from common.contracts import events
@@ -12,17 +11,12 @@ from consumer.pipeline.fastpath import decode_values
 from model import schema
 from model.exceptions import EventValidationError
 from producer.events import EventGenerator
-
-T0 = 1_767_225_600_000
-GOOD = {
-    "event_id": "e-1", "carat": 0.31, "cut": "Ideal", "color": "E", "clarity": "SI1",
-    "depth": 61.5, "table": 55.0, "event_time": T0,
-}
+from tests.samples import GOOD_EVENT, T0, two_rows
 
 
 def test_the_pydantic_model_has_the_contract_fields_in_order() -> None:
     assert tuple(schema.DiamondEvent.model_fields) == events.EVENT_FIELDS
-    assert tuple(GOOD) == events.EVENT_FIELDS
+    assert tuple(GOOD_EVENT) == events.EVENT_FIELDS
 
 
 def test_model_schema_reexports_the_contract_objects() -> None:
@@ -51,19 +45,19 @@ def edges() -> list[tuple[dict[str, object], bool]]:
     cases: list[tuple[dict[str, object], bool]] = []
     for name, (low, high) in events.NUMERIC_BOUNDS.items():
         cases += [
-            ({**GOOD, name: float(high)}, True),
-            ({**GOOD, name: float(high) + 1e-9}, False),
-            ({**GOOD, name: float(low) + 1e-9}, True),
-            ({**GOOD, name: float(low)}, False),
+            ({**GOOD_EVENT, name: float(high)}, True),
+            ({**GOOD_EVENT, name: float(high) + 1e-9}, False),
+            ({**GOOD_EVENT, name: float(low) + 1e-9}, True),
+            ({**GOOD_EVENT, name: float(low)}, False),
         ]
     cases += [
-        ({**GOOD, "event_time": events.MIN_EVENT_TIME_MS}, True),
-        ({**GOOD, "event_time": events.MIN_EVENT_TIME_MS - 1}, False),
-        ({**GOOD, "event_time": events.MAX_EVENT_TIME_MS}, True),
-        ({**GOOD, "event_time": events.MAX_EVENT_TIME_MS + 1}, False),
-        ({**GOOD, "event_id": "x" * events.MAX_EVENT_ID_LENGTH}, True),
-        ({**GOOD, "event_id": "x" * (events.MAX_EVENT_ID_LENGTH + 1)}, False),
-        ({**GOOD, "event_id": ""}, False),
+        ({**GOOD_EVENT, "event_time": events.MIN_EVENT_TIME_MS}, True),
+        ({**GOOD_EVENT, "event_time": events.MIN_EVENT_TIME_MS - 1}, False),
+        ({**GOOD_EVENT, "event_time": events.MAX_EVENT_TIME_MS}, True),
+        ({**GOOD_EVENT, "event_time": events.MAX_EVENT_TIME_MS + 1}, False),
+        ({**GOOD_EVENT, "event_id": "x" * events.MAX_EVENT_ID_LENGTH}, True),
+        ({**GOOD_EVENT, "event_id": "x" * (events.MAX_EVENT_ID_LENGTH + 1)}, False),
+        ({**GOOD_EVENT, "event_id": ""}, False),
     ]
     return cases
 
@@ -82,12 +76,7 @@ def test_the_model_and_the_fast_path_keep_the_contract_bounds(event, valid) -> N
 
 
 def test_the_producer_writes_the_contract_fields_in_order() -> None:
-    rows = pd.DataFrame({
-        "carat": [0.3, 1.1], "cut": ["Ideal", "Good"], "color": ["E", "J"],
-        "clarity": ["SI1", "VS2"], "depth": [61.0, 62.5], "table": [55.0, 58.0],
-        "price": [500, 4200],
-    })
-    batch = EventGenerator(rows, seed=1, run_id="r").take(3, event_time=T0)
+    batch = EventGenerator(two_rows(), seed=1, run_id="r").take(3, event_time=T0)
     for value in batch.values:
         assert tuple(orjson.loads(value)) == events.EVENT_FIELDS
         assert len(value) <= events.MAX_EVENT_BYTES

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import orjson
-import pandas as pd
 import pytest
 
 from common.contracts import labels
@@ -11,8 +10,7 @@ from common.contracts.events import MAX_EVENT_ID_LENGTH, MAX_EVENT_TIME_MS
 from consumer.drift import decode_labels
 from producer.events import EventGenerator
 from producer.labels import LabelQueue
-
-T0 = 1_767_225_600_000
+from tests.samples import T0, two_rows
 
 
 def test_encode_label_bytes_are_pinned() -> None:
@@ -50,12 +48,7 @@ def test_outside_the_bounds_is_invalid_never_an_exception(value) -> None:
 
 
 def test_the_producer_queue_writes_encode_label_bytes() -> None:
-    rows = pd.DataFrame({
-        "carat": [0.3, 1.1], "cut": ["Ideal", "Good"], "color": ["E", "J"],
-        "clarity": ["SI1", "VS2"], "depth": [61.0, 62.5], "table": [55.0, 58.0],
-        "price": [500, 4200],
-    })
-    batch = EventGenerator(rows, seed=3, run_id="r").take(4, event_time=T0)
+    batch = EventGenerator(two_rows(), seed=3, run_id="r").take(4, event_time=T0)
     queue = LabelQueue(delay=0, max_pending=10)
     queue.add(batch, sent_at=0.0)
     assert list(queue.pop_due(None)) == [
