@@ -34,7 +34,7 @@ prometheus-bin: ## Install Prometheus/promtool from Debian packages when missing
 
 setup: venv kafka-libs ## Everything the demo and the tests need
 
-$(MODEL): $(VENV_STAMP) model/*.py drift/*.py data/diamonds.csv
+$(MODEL): $(VENV_STAMP) model/*.py drift/*.py drift/sequential/*.py data/diamonds.csv
 	$(PY) -m model train
 
 train: $(VENV_STAMP) ## Train the model and write the artifact, metadata and reference profile
