@@ -150,7 +150,10 @@ class ScoringService:
 
     def _serve(self) -> MetricsServer:
         s = self.settings
-        server = MetricsServer(self.registry, self.health, s.metrics_addr, s.metrics_port)
+        server = MetricsServer(
+            self.registry, self.health, s.metrics_addr, s.metrics_port,
+            max_connections=s.metrics_max_connections, request_timeout=s.metrics_request_timeout,
+        )
         try:
             return server.start()
         except OSError as exc:
