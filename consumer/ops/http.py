@@ -2,8 +2,9 @@
 
 A `BoundedHTTPServer` (`consumer.ops.server`: a thread per connection, at most
 `max_connections` of them, `request_timeout` per socket read or write) in a daemon thread.
-Liveness: the consume loop iterated within `liveness_timeout` seconds. Readiness: the model is loaded, the consumer is subscribed and the
-first poll returned. Port 0 binds any free port; `MetricsServer.port` is the one bound.
+Liveness: the consume loop iterated within `liveness_timeout` seconds. Readiness: the model is
+loaded, the consumer is subscribed and the first poll returned. Port 0 binds any free port;
+`MetricsServer.port` is the one bound.
 """
 
 from __future__ import annotations
