@@ -12,14 +12,13 @@
     so one label moves the window MAE by at most ``ERROR_CAP * reference_mae / window_size``.
 ``should_pause()``
     asked by the loop after each batch and idle poll. The pending buffer never blocks the
-    stream: when full, its oldest labels are dropped and counted unmatched (`LabelJoin`).
-    A pause is only worth it while it pays off: labels ahead of their events (a backlog being
-    caught up) are matched by the next batches, and pausing keeps them from being pushed out.
-    So it pauses once another batch of labels (`headroom`, the batch size) might not fit *and*
-    pending labels were matched since the last call, stays paused while each call sees more
-    matched, and resumes when the buffer is back to half that or a call sees none. A flood of
-    labels that never match (junk, another instance's) matches nothing, so it never pauses
-    the stream: real labels keep flowing and the junk is pushed out.
+    stream: when full, its oldest labels are dropped and counted unmatched (`LabelJoin`). A
+    pause is kept for its one real use, labels ahead of their events (a backlog being caught
+    up): it starts once another batch of labels (`headroom`, the batch size) might not fit, and
+    holds while the waiting labels get joined, until the buffer is back to half that. If none
+    is joined for `pause_patience` seconds (a flood of labels that never match: junk, another
+    instance's), the stream resumes and is not paused again until a waiting label is joined:
+    real labels keep flowing, and the junk is pushed out oldest first.
 """
 
 from __future__ import annotations
@@ -42,6 +41,8 @@ from drift.concept import ERROR_CAP
 
 log = logging.getLogger(__name__)
 
+PAUSE_PATIENCE = 10.0  # seconds a pause may last without a waiting label being joined
+
 
 class LabelFeed:
     def __init__(
@@ -55,6 +56,7 @@ class LabelFeed:
         on_received: Callable[[int], None] = lambda n: None,
         wall: Callable[[], float] = time.time,
         max_price: float = math.inf,
+        pause_patience: float = PAUSE_PATIENCE,
     ) -> None:
         if not labels_topic:
             raise ValueError("a label join needs a labels_topic, got an empty one")
@@ -66,8 +68,11 @@ class LabelFeed:
         self.on_received = on_received  # the evaluation schedule counts labels as news
         self.wall = wall
         self.max_price = max_price  # larger label prices are invalid (`max_label_price`)
+        self.pause_patience = pause_patience
         self._paused = False
-        self._pending_matched = 0  # join.pending_matched at the last should_pause()
+        self._futile = False  # the last pause joined nothing: no new one until a label joins
+        self._pending_matched = 0  # join.pending_matched at the last progress
+        self._last_progress = 0.0  # join.clock() then (or when the pause began)
         self._synced = LabelCounts()
         self._evicted: dict[str, int] = {}
         self._invalid_log = RateLimitedLog(log)
@@ -97,14 +102,25 @@ class LabelFeed:
 
     def should_pause(self) -> bool:
         """Flow control of the labels topic: only while it pays off (see the module docstring)."""
-        matched = self.join.pending_matched
-        progress = matched > self._pending_matched
-        self._pending_matched = matched
-        room = self.join.pending_size - self.headroom
-        if self.join.pending_len > room and progress:
-            self._paused = True
-        elif self.join.pending_len <= room // 2 or not progress:
+        join = self.join
+        now = join.clock()
+        if join.pending_matched > self._pending_matched:  # waiting labels are being joined
+            self._pending_matched = join.pending_matched
+            self._last_progress = now
+            self._futile = False
+        room = join.pending_size - self.headroom
+        if join.pending_len <= room // 2:
             self._paused = False
+        elif self._paused and now - self._last_progress >= self.pause_patience:
+            self._paused, self._futile = False, True
+            log.warning(
+                "%d labels pending and none joined for %.0f s: reading %s on, the oldest "
+                "pending are dropped as unmatched", join.pending_len, self.pause_patience,
+                self.labels_topic,
+            )
+        elif join.pending_len > room and not (self._paused or self._futile):
+            self._paused = True
+            self._last_progress = now  # the patience runs from here
         return self._paused
 
     def after_batch(self) -> None:

@@ -342,22 +342,30 @@ def test_rows_are_buffered_into_few_large_updates_and_flushed_before_evaluating(
 
 
 def test_should_pause_only_while_waiting_labels_get_matched(profile) -> None:
-    observer, _, _, _ = make_observer(profile)  # pending_size 1000
+    observer, _, clock, _ = make_observer(profile)  # pending_size 1000
     feed = observer.labels
     assert feed is not None
     feed.headroom = 100  # batches of 100: pause above 900 pending, resume at 450
     assert not feed.should_pause()
-    feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(960)])
-    # nearly full, but none of them matched yet: a flood of junk looks the same (issue 12)
-    assert not feed.should_pause()
+    feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(900)])
+    assert not feed.should_pause()  # 100 more still fit
+    feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(900, 960)])
+    assert feed.should_pause()
     rng = np.random.default_rng(7)
     frame = diamonds(rng, 460)
     ids = [f"ahead-{i}" for i in range(460)]
+    clock.now += feed.pause_patience - 1
     observer.on_batch(frame.iloc[:10], price(frame)[:10], meta_for(ids[:10]))
-    assert feed.join.pending_len == 950 and feed.should_pause()  # their events are catching up
+    assert feed.join.pending_len == 950 and feed.should_pause()  # their events catch up
+    clock.now += feed.pause_patience - 1
     observer.on_batch(frame.iloc[10:450], price(frame)[10:450], meta_for(ids[10:450]))
-    assert feed.join.pending_len == 510 and feed.should_pause()  # hysteresis, still matching
-    assert not feed.should_pause()  # nothing matched since: the pause no longer pays off
+    assert feed.join.pending_len == 510 and feed.should_pause()  # hysteresis, still joining
+    clock.now += feed.pause_patience  # none joined for that long: no longer worth it
+    assert not feed.should_pause()
+    feed.on_labels([label(f"junk-{i}", 100.0, offset=i) for i in range(400)])
+    assert feed.join.pending_len == 910 and not feed.should_pause()  # not again...
     observer.on_batch(frame.iloc[450:], price(frame)[450:], meta_for(ids[450:]))
-    assert feed.join.pending_len == 500 and not feed.should_pause()
+    assert feed.join.pending_len == 900 and not feed.should_pause()
+    feed.on_labels([label(f"junk-{i}", 100.0, offset=i) for i in range(400, 410)])
+    assert feed.should_pause()  # ...until a waiting label was joined
     assert feed.join.counts.matched == 460 and feed.join.counts.unmatched == 0
