@@ -58,7 +58,9 @@ RUN python -m compileall -q common model drift consumer producer \
 
 USER 10001:10001
 
-# /metrics, /healthz and /readyz of the consumer (CONSUMER_METRICS_PORT).
+# /metrics, /healthz and /readyz of the consumer (CONSUMER_METRICS_PORT). The service binds
+# 127.0.0.1 by default; in a container it must listen on every interface to be scraped.
+ENV CONSUMER_METRICS_ADDR=0.0.0.0
 EXPOSE 8000
 
 CMD ["python", "-m", "consumer"]

@@ -16,6 +16,22 @@ the consumer is closed (it leaves the group at once) and the producer flushed.
 
 Drift monitoring (`consumer.drift`, on unless --no-drift) is built from the settings: the group
 subscribes to the labels topic too, and the drift observer evaluates after batches and when idle.
+
+Liveness (`/healthz`, see `liveness_timeout`): the loop beats once per iteration, and one
+iteration may hold a batch in delivery for a long but bounded time, since each transactional call
+is watched (it returns, or the process exits `HANG_GRACE` s after its own timeout) and retried
+at most `RETRIABLE_ATTEMPTS` times. /healthz fails only once even that worst case is over::
+
+    idle allowance           30 s + 10 x batch_timeout       (settings.liveness_timeout)
+  + producing the batch      TXN_TIMEOUT                      30 s
+  + send_offsets, commit     2 x 3 attempts x (30 + 15) s     270 s
+    and abort after them   + 1 x 3 attempts x (30 + 15) s     135 s
+  + the retry backoff        BACKOFF_MAX                      10 s
+                                                              = 477 s with the defaults
+
+A call that hangs beyond its watchdog already ends the process (exit 1), so this slack only
+delays the restart of a loop stuck *outside* Kafka calls; it never restarts a replica that is
+waiting out a slow broker.
 """
 
 from __future__ import annotations
@@ -37,13 +53,20 @@ from consumer.edge.clients import (
     build_producer,
     check_broker,
 )
-from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.delivery import (
+    HANG_GRACE,
+    RETRIABLE_ATTEMPTS,
+    TXN_TIMEOUT,
+    AtLeastOnceSink,
+    ExactlyOnceSink,
+)
 from consumer.edge.errors import ClientErrors
 from consumer.edge.lag import LagTracker
 from consumer.exceptions import ConsumerError, ModelLoadError
 from consumer.loop.consume import ConsumeLoop
 from consumer.loop.flow import LabelFlow
 from consumer.loop.processor import BatchProcessor
+from consumer.loop.retry import BACKOFF_MAX
 from consumer.loop.summary import RunSummary
 from consumer.observers import BatchObserver, LabelHandler, call_safely
 from consumer.ops.http import HealthState, MetricsServer
@@ -70,7 +93,7 @@ class ScoringService:
         self.settings = settings
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = ConsumerMetrics(self.registry)
-        self.health = HealthState(settings.liveness_timeout)
+        self.health = HealthState(liveness_timeout(settings))
         self.stop_event = stop_event if stop_event is not None else threading.Event()
         self.observers = list(observers)
         self.model = model
@@ -90,7 +113,9 @@ class ScoringService:
 
     def run(self) -> RunSummary:
         s = self.settings
-        model = self.model if self.model is not None else load_model(s.model_path)
+        model = self.model if self.model is not None else load_model(
+            s.model_path, expected_sha256=s.model_sha256
+        )
         self.metrics.set_model(model.version, model.model_type, model.sha256)
         self.health.model_loaded = True
         self.drift = build_drift_observer(s, model, self.registry)
@@ -150,7 +175,10 @@ class ScoringService:
 
     def _serve(self) -> MetricsServer:
         s = self.settings
-        server = MetricsServer(self.registry, self.health, s.metrics_addr, s.metrics_port)
+        server = MetricsServer(
+            self.registry, self.health, s.metrics_addr, s.metrics_port,
+            max_connections=s.metrics_max_connections, request_timeout=s.metrics_request_timeout,
+        )
         try:
             return server.start()
         except OSError as exc:
@@ -201,12 +229,21 @@ def run_consumer(
     return service.run()
 
 
-def load_model(path: Any) -> ModelLike:
+def liveness_timeout(settings: ConsumerSettings) -> float:
+    """Seconds without a loop iteration before /healthz fails: the idle allowance plus the
+    longest a batch can spend in delivery (see the module docstring)."""
+    watched_call = RETRIABLE_ATTEMPTS * (TXN_TIMEOUT + HANG_GRACE)  # one call and its retries
+    # send_offsets_to_transaction, commit_transaction, then abort_transaction after a failure
+    delivery = TXN_TIMEOUT + 3 * watched_call
+    return settings.liveness_timeout + delivery + BACKOFF_MAX
+
+
+def load_model(path: Any, *, expected_sha256: str | None = None) -> ModelLike:
     from model.artifact import load_artifact
     from model.exceptions import ArtifactError
 
     try:
-        return load_artifact(path)
+        return load_artifact(path, expected_sha256=expected_sha256)
     except ArtifactError as exc:
         raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
     except Exception as exc:  # unpickling a broken file can raise nearly anything

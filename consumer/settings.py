@@ -42,6 +42,10 @@ RESERVED_KAFKA_KEYS = frozenset(
 )
 
 
+# Topics that must all differ (the ones left empty excepted).
+TOPIC_FIELDS = ("input_topic", "output_topic", "dlq_topic", "labels_topic", "drift_reports_topic")
+
+
 class ConsumerSettings(BaseSettings):
     """Settings of the scoring service (frozen)."""
 
@@ -56,9 +60,28 @@ class ConsumerSettings(BaseSettings):
     metrics_port: int = Field(
         8000, ge=0, le=65535, description="port of /metrics, /healthz, /readyz (0: any free port)"
     )
+    # -- hardening (issue 12): the HTTP server, the model pin, the label bound ----------------
     metrics_addr: str = Field(
-        "0.0.0.0",  # noqa: S104 - containers need it; use 127.0.0.1 on a shared host
-        description="address the HTTP server binds (use 127.0.0.1 outside containers)",
+        "127.0.0.1",  # containers set 0.0.0.0 explicitly (docker-compose.yml, Dockerfile)
+        description="address the HTTP server binds (0.0.0.0 in a container, to be scraped)",
+    )
+    metrics_max_connections: int = Field(
+        16, ge=1, le=1024,
+        description="open HTTP connections at most (one thread each); the oldest is dropped "
+        "to make room for a new one",
+    )
+    metrics_request_timeout: float = Field(
+        5.0, gt=0, le=300, description="seconds an HTTP socket may wait to read or write"
+    )
+    model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="expected sha256 of model.joblib, pinned from outside the artifact "
+        "directory (checked as well as the metadata's)",
+    )
+    label_price_factor: float = Field(
+        100.0, gt=1, le=1e6,
+        description="labels priced above this times the training data's largest price are "
+        "invalid",
     )
     guarantee: Guarantee = Field(
         "exactly-once", description="exactly-once (transactions) or at-least-once"
@@ -162,15 +185,16 @@ class ConsumerSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _distinct_topics(self) -> ConsumerSettings:
-        scored = {"input_topic": self.input_topic, "output_topic": self.output_topic,
-                  "dlq_topic": self.dlq_topic}
-        for name in ("labels_topic", "drift_reports_topic"):
-            topic = getattr(self, name)
-            clash = [other for other, value in scored.items() if topic and value == topic]
-            if clash:
-                raise ValueError(f"{name} {topic!r} must differ from {clash[0]} (it is the same)")
-        if self.labels_topic and self.labels_topic == self.drift_reports_topic:
-            raise ValueError(f"labels_topic and drift_reports_topic are both {self.labels_topic!r}")
+        # any two equal would loop records (a DLQ equal to the input re-reads every bad event
+        # forever) or mix streams; '' (labels, reports off) is not a topic
+        named = [(name, getattr(self, name)) for name in TOPIC_FIELDS]
+        seen: dict[str, str] = {}
+        for name, topic in named:
+            if topic and topic in seen:
+                raise ValueError(
+                    f"{name} {topic!r} must differ from {seen[topic]} (both {topic!r})"
+                )
+            seen.setdefault(topic, name)
         if self.label_join and self.label_pending_size <= 2 * self.batch_size:
             raise ValueError(
                 f"label_pending_size {self.label_pending_size} must be more than twice "

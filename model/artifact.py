@@ -5,13 +5,22 @@
     ├── metadata.json            version, type, sha256 of model.joblib, metrics, features, versions
     └── reference_profile.json   drift.ReferenceProfile built at training time
 
-Loading verifies model.joblib's sha256 against the metadata *before* unpickling: unpickling runs
-code, so a swapped or corrupted file is refused, never loaded.
+Loading reads model.joblib's bytes *once*, hashes them and unpickles those same bytes from
+memory (no second open that a swapped file could slip into). The sha256 must match the
+metadata's and, when given (`expected_sha256`, the consumer's --model-sha256), a hash pinned
+from outside the artifact directory: whoever can replace the pickle can rewrite metadata.json
+beside it, not the pin. Unpickling runs code, so a mismatch is refused, never loaded.
+
+`target_max` (the training data's largest price) bounds the labels the consumer accepts.
+Artifacts written before it was recorded load too: `ModelArtifact.target_max` then falls back
+to the largest reference prediction in the profile (the held-out predictions, close to it),
+and to None (no bound) for a profile without predictions.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -52,6 +61,17 @@ class ModelArtifact:
     @property
     def sha256(self) -> str:
         return str(self.metadata["sha256"])
+
+    @property
+    def target_max(self) -> float | None:
+        """The training data's largest price (see the module docstring for older artifacts)."""
+        recorded = self.metadata.get("target_max")
+        if isinstance(recorded, int | float) and recorded > 0:
+            return float(recorded)
+        prediction = self.profile.prediction
+        if prediction is None:
+            return None
+        return float(max(prediction.edges[-1], prediction.sample.max()))
 
 
 def file_sha256(path: Path) -> str:
@@ -96,7 +116,9 @@ def load_metadata(directory: Path) -> dict[str, Any]:
     return metadata
 
 
-def load_artifact(directory: Path = DEFAULT_ARTIFACT_DIR) -> ModelArtifact:
+def load_artifact(
+    directory: Path = DEFAULT_ARTIFACT_DIR, *, expected_sha256: str | None = None
+) -> ModelArtifact:
     """Load and verify; raises ArtifactNotFoundError or ArtifactIntegrityError."""
     metadata = load_metadata(directory)
     pipeline_path = directory / PIPELINE_FILE
@@ -104,13 +126,19 @@ def load_artifact(directory: Path = DEFAULT_ARTIFACT_DIR) -> ModelArtifact:
     for path in (pipeline_path, profile_path):
         if not path.is_file():
             raise ArtifactNotFoundError(f"{path} is missing: run `make train` first")
-    actual = file_sha256(pipeline_path)
+    data = pipeline_path.read_bytes()  # read once: the bytes hashed are the bytes unpickled
+    actual = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and actual != expected_sha256.lower():
+        raise ArtifactIntegrityError(
+            f"{pipeline_path} has sha256 {actual}, but the pinned hash (--model-sha256) is "
+            f"{expected_sha256.lower()}: refusing to unpickle a model that is not the one pinned"
+        )
     if actual != metadata["sha256"]:
         raise ArtifactIntegrityError(
             f"{pipeline_path} has sha256 {actual}, but {METADATA_FILE} expects "
             f"{metadata['sha256']}: refusing to unpickle a file that was changed after training"
         )
-    pipeline = joblib.load(pipeline_path)  # noqa: S301 - verified against the recorded sha256
+    pipeline = joblib.load(io.BytesIO(data))  # noqa: S301 - the verified bytes, from memory
     profile = ReferenceProfile.load(profile_path)
     log.info("loaded model %s (%s)", metadata["model_version"], metadata["model_type"])
     return ModelArtifact(pipeline=pipeline, metadata=metadata, profile=profile)

@@ -53,6 +53,8 @@ def run_training(settings: TrainSettings) -> dict[str, Any]:
             "categorical": {name: list(CATEGORIES[name]) for name in CATEGORICAL_FEATURES},
         },
         "target": TARGET,
+        # bounds the labels the consumer accepts (ModelArtifact.target_max)
+        "target_max": float(train_frame[TARGET].max()),
         "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED, "n_train": len(train_frame)},
         "reference_prediction_mean": float(np.mean(trained.test_predictions)),
         "library_versions": {

@@ -13,6 +13,7 @@ from consumer.drift.evaluator import Evaluator, ReportSource
 from consumer.drift.feed import DataFeed
 from consumer.drift.join import LabelJoin
 from consumer.drift.label_feed import LabelFeed
+from consumer.drift.labels import max_label_price
 from consumer.drift.metrics import DriftMetrics
 from consumer.drift.observer import DriftObserver
 from consumer.drift.reports import ReportPublisher
@@ -89,6 +90,7 @@ def build_drift_observer(
         labels = LabelFeed(
             join, metrics, labels_topic=settings.labels_topic, headroom=settings.batch_size,
             concept=concept, on_received=schedule.add_labels,
+            max_price=max_label_price(model, settings.label_price_factor),
         )
     source = ReportSource(
         model_version=str(getattr(model, "version", "")), group_id=settings.group_id,

@@ -16,7 +16,10 @@ burst of expiries never stalls a batch.
 * The pending labels: a label whose prediction is not cached *yet* (this instance is behind on
   the input partition while the labels partition is caught up) waits here, at most
   `pending_size` labels for at most `pending_wait` seconds (oldest first), and is joined as
-  soon as its event is scored; at most `max_evictions` give up per call.
+  soon as its event is scored; at most `max_evictions` give up per call. A full buffer never
+  holds the label stream back: the oldest pending label is dropped (counted unmatched) for
+  each new one. `pending_matched` counts the pending labels that were joined, which tells
+  `LabelFeed.should_pause` whether pausing the stream pays off.
 
 Every label received ends in exactly one outcome, so at any time
 ``received == matched + unmatched + late + invalid + pending``:
@@ -99,6 +102,7 @@ class LabelJoin:
         self.counts = LabelCounts()
         self.evicted_size = 0
         self.evicted_ttl = 0
+        self.pending_matched = 0  # pending labels joined when their event was scored
         self._ttl_ms = ttl * 1000.0
         self._slot_size = max(1, cache_size // GENERATIONS)
         self._slot_seconds = ttl / GENERATIONS
@@ -131,6 +135,7 @@ class LabelJoin:
                     keep_ids.append(event_id)
                     keep_preds.append(pred)
                 else:
+                    self.pending_matched += 1
                     self._match(waiting[0], pred)
             event_ids, preds = keep_ids, keep_preds
         if not preds:

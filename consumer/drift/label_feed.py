@@ -7,17 +7,24 @@
     from the drift observer's `on_batch`: the scored events' predictions into the join's cache.
 ``after_batch()`` / ``on_idle()``
     the matched labels into `ConceptDriftMonitor.update` (one vectorised call, after a batch
-    only), bounded cache expiry, then the label metrics.
+    only), bounded cache expiry, then the label metrics. Each error is clipped first, to
+    ``ERROR_CAP`` reference MAEs (the cap the concept detector already applies to its input),
+    so one label moves the window MAE by at most ``ERROR_CAP * reference_mae / window_size``.
 ``should_pause()``
-    asked by the loop after each batch and idle poll: True once another batch of labels
-    (`headroom`, the batch size) might not fit in the pending buffer, until it is back to half
-    that; a backlog's labels (far ahead of their events) then wait in Kafka instead of being
-    pushed out unmatched.
+    asked by the loop after each batch and idle poll. The pending buffer never blocks the
+    stream: when full, its oldest labels are dropped and counted unmatched (`LabelJoin`). A
+    pause is kept for its one real use, labels ahead of their events (a backlog being caught
+    up): it starts once another batch of labels (`headroom`, the batch size) might not fit, and
+    holds while the waiting labels get joined, until the buffer is back to half that. If none
+    is joined for `pause_patience` seconds (a flood of labels that never match: junk, another
+    instance's), the stream resumes and is not paused again until a waiting label is joined:
+    real labels keep flowing, and the junk is pushed out oldest first.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -30,8 +37,11 @@ from consumer.drift.metrics import DriftMetrics
 from consumer.ops.ratelimit import RateLimitedLog
 from consumer.pipeline.batch import MessageLike
 from drift import ConceptDriftMonitor
+from drift.concept import ERROR_CAP
 
 log = logging.getLogger(__name__)
+
+PAUSE_PATIENCE = 10.0  # seconds a pause may last without a waiting label being joined
 
 
 class LabelFeed:
@@ -45,6 +55,8 @@ class LabelFeed:
         concept: ConceptDriftMonitor | None = None,
         on_received: Callable[[int], None] = lambda n: None,
         wall: Callable[[], float] = time.time,
+        max_price: float = math.inf,
+        pause_patience: float = PAUSE_PATIENCE,
     ) -> None:
         if not labels_topic:
             raise ValueError("a label join needs a labels_topic, got an empty one")
@@ -55,7 +67,12 @@ class LabelFeed:
         self.concept = concept
         self.on_received = on_received  # the evaluation schedule counts labels as news
         self.wall = wall
+        self.max_price = max_price  # larger label prices are invalid (`max_label_price`)
+        self.pause_patience = pause_patience
         self._paused = False
+        self._futile = False  # the last pause joined nothing: no new one until a label joins
+        self._pending_matched = 0  # join.pending_matched at the last progress
+        self._last_progress = 0.0  # join.clock() then (or when the pause began)
         self._synced = LabelCounts()
         self._evicted: dict[str, int] = {}
         self._invalid_log = RateLimitedLog(log)
@@ -70,7 +87,7 @@ class LabelFeed:
     def on_labels(self, messages: Sequence[MessageLike]) -> None:
         if not messages:
             return
-        decoded = decode_labels([msg.value() for msg in messages])
+        decoded = decode_labels([msg.value() for msg in messages], max_price=self.max_price)
         for index, error in decoded.invalid:
             msg = messages[index]
             self._invalid_log.log(
@@ -84,19 +101,33 @@ class LabelFeed:
         self.on_received(len(messages))
 
     def should_pause(self) -> bool:
-        """Flow control of the labels topic, with hysteresis (see the module docstring)."""
-        room = self.join.pending_size - self.headroom
-        if self.join.pending_len > room:
-            self._paused = True
-        elif self.join.pending_len <= room // 2:
+        """Flow control of the labels topic: only while it pays off (see the module docstring)."""
+        join = self.join
+        now = join.clock()
+        if join.pending_matched > self._pending_matched:  # waiting labels are being joined
+            self._pending_matched = join.pending_matched
+            self._last_progress = now
+            self._futile = False
+        room = join.pending_size - self.headroom
+        if join.pending_len <= room // 2:
             self._paused = False
+        elif self._paused and now - self._last_progress >= self.pause_patience:
+            self._paused, self._futile = False, True
+            log.warning(
+                "%d labels pending and none joined for %.0f s: reading %s on, the oldest "
+                "pending are dropped as unmatched", join.pending_len, self.pause_patience,
+                self.labels_topic,
+            )
+        elif join.pending_len > room and not (self._paused or self._futile):
+            self._paused = True
+            self._last_progress = now  # the patience runs from here
         return self._paused
 
     def after_batch(self) -> None:
         # taken even without a concept monitor, or the matched pairs would pile up
         y_true, y_pred = self.join.take_matched()
         if self.concept is not None and y_true.size:
-            self.concept.update(y_true, y_pred)
+            self.concept.update(clip_errors(y_true, y_pred, self.concept), y_pred)
         self.on_idle()
 
     def on_idle(self) -> None:
@@ -118,6 +149,15 @@ class LabelFeed:
                 self._evicted[reason] = total
         self.metrics.label_cache_size.set(join.cache_len)
         self.metrics.labels_pending.set(join.pending_len)
+
+
+def clip_errors(
+    y_true: np.ndarray, y_pred: np.ndarray, concept: ConceptDriftMonitor
+) -> np.ndarray:
+    """`y_true` moved so that no error exceeds ERROR_CAP reference MAEs (either sign); NaN
+    stays NaN (the monitor skips it)."""
+    cap = ERROR_CAP * concept.reference.mae
+    return y_pred + np.clip(y_true - y_pred, -cap, cap)
 
 
 def timestamp_ms(msg: MessageLike, default: int) -> int:

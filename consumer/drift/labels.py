@@ -12,19 +12,28 @@ and logged (rate-limited, with topic[partition]@offset), never dead-lettered: th
 `decode_labels` decodes a batch into columns, accepting the common form (int epoch-ms
 event_time, int or float price) inline at ~1 us a label and sending anything else through
 `decode_label`, so both always agree.
+
+A price must also be at most `max_price`: `max_label_price` makes it `label_price_factor`
+(default 100) times the training data's largest price (`ModelArtifact.target_max`). A label
+above it (``price=1e300``) is invalid, not an error of the model: without the bound one such
+label lifted the window MAE by 1e294 and held the concept alarm for a whole window.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from common.contracts.events import MAX_EVENT_ID_LENGTH, MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS
 from common.contracts.labels import MAX_LABEL_BYTES, InvalidLabel, decode_label
 from common.contracts.labels import Label as Label  # re-exported by `consumer.drift`
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,7 +50,17 @@ class LabelColumns:
         return len(self.event_ids)
 
 
-def decode_labels(values: Sequence[bytes | None]) -> LabelColumns:
+def max_label_price(model: Any, factor: float) -> float:
+    """`factor` times the model's `target_max`; inf (no bound but > 0) if the model has none."""
+    target_max = getattr(model, "target_max", None)
+    if not isinstance(target_max, int | float) or not 0 < target_max < math.inf:
+        log.warning("model %s records no training price range: label prices are not bounded",
+                    getattr(model, "version", "?"))
+        return math.inf
+    return float(factor * target_max)
+
+
+def decode_labels(values: Sequence[bytes | None], *, max_price: float = math.inf) -> LabelColumns:
     """Decode a batch of label values (see the module docstring)."""
     out = LabelColumns()
     ids, prices, times, positions = out.event_ids, out.prices, out.event_times, out.positions
@@ -57,6 +76,7 @@ def decode_labels(values: Sequence[bytes | None]) -> LabelColumns:
         if (
             type(event_id) is str and 0 < len(event_id) <= MAX_EVENT_ID_LENGTH
             and (type(price) is int or type(price) is float) and 0 < price < inf
+            and price <= max_price
             and type(event_time) is int and MIN_EVENT_TIME_MS <= event_time <= MAX_EVENT_TIME_MS
         ):
             ids.append(event_id)
@@ -67,6 +87,9 @@ def decode_labels(values: Sequence[bytes | None]) -> LabelColumns:
         result = decode_label(value)  # the rarer forms, and every refusal with its reason
         if isinstance(result, InvalidLabel):
             out.invalid.append((index, result.error))
+        elif result.price > max_price:
+            out.invalid.append((index, f"price {result.price:g} is above {max_price:g} (the "
+                                       "bound derived from the training data's largest price)"))
         else:
             ids.append(result.event_id)
             prices.append(result.price)

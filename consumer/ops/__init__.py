@@ -3,6 +3,7 @@
 ::
 
     http.py       MetricsServer (/metrics, /healthz, /readyz) and HealthState
+    server.py     BoundedHTTPServer: capped connections, a socket timeout (no thread per idler)
     metrics.py    ConsumerMetrics: every diamond_* series of the scoring path (injected registry)
     ratelimit.py  RateLimitedLog / RateLimitFilter: bounded log volume per key
 """
@@ -10,8 +11,10 @@
 from consumer.ops.http import HealthState, MetricsServer
 from consumer.ops.metrics import ConsumerMetrics, observe_many
 from consumer.ops.ratelimit import RateLimitedLog, RateLimitFilter
+from consumer.ops.server import BoundedHTTPServer
 
 __all__ = [
+    "BoundedHTTPServer",
     "ConsumerMetrics",
     "HealthState",
     "MetricsServer",

@@ -1,8 +1,10 @@
 """The embedded HTTP server: `/metrics` (Prometheus), `/healthz` (liveness), `/readyz`.
 
-A stdlib `ThreadingHTTPServer` in a daemon thread. Liveness: the consume loop iterated within
-`liveness_timeout` seconds. Readiness: the model is loaded, the consumer is subscribed and the
-first poll returned. Port 0 binds any free port; `MetricsServer.port` is the one bound.
+A `BoundedHTTPServer` (`consumer.ops.server`: a thread per connection, at most
+`max_connections` of them, `request_timeout` per socket read or write) in a daemon thread.
+Liveness: the consume loop iterated within `liveness_timeout` seconds. Readiness: the model is
+loaded, the consumer is subscribed and the first poll returned. Port 0 binds any free port;
+`MetricsServer.port` is the one bound.
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from consumer.ops.server import BoundedHTTPServer
+
 log = logging.getLogger(__name__)
+
+MAX_CONNECTIONS = 16
+REQUEST_TIMEOUT = 5.0
 
 
 class HealthState:
@@ -49,13 +56,16 @@ class MetricsServer:
     """Serve the registry and the health state; usable as a context manager."""
 
     def __init__(
-        self, registry: CollectorRegistry, health: HealthState, addr: str, port: int
+        self, registry: CollectorRegistry, health: HealthState, addr: str, port: int,
+        *, max_connections: int = MAX_CONNECTIONS, request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.registry = registry
         self.health = health
         self.addr = addr
         self.requested_port = port
-        self._server: ThreadingHTTPServer | None = None
+        self.max_connections = max_connections
+        self.request_timeout = request_timeout
+        self._server: BoundedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -66,8 +76,10 @@ class MetricsServer:
 
     def start(self) -> MetricsServer:
         handler = _handler_class(self.registry, self.health)
-        self._server = ThreadingHTTPServer((self.addr, self.requested_port), handler)
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer(
+            (self.addr, self.requested_port), handler,
+            max_connections=self.max_connections, request_timeout=self.request_timeout,
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
             name="metrics-http", daemon=True,

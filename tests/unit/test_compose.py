@@ -406,6 +406,16 @@ def test_final_stage_environment_and_command() -> None:
     assert cmd and json.loads(cmd[-1]) == ["python", "-m", "consumer"]
 
 
+def test_containers_bind_the_metrics_server_on_every_interface(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # the service's default is 127.0.0.1 (issue 12): a container must say 0.0.0.0 itself
+    assert environment(services["consumer"])["CONSUMER_METRICS_ADDR"] == "0.0.0.0"  # noqa: S104
+    _, stages = dockerfile_stages()
+    env = " ".join(arg for instruction, arg in stages[-1][2] if instruction == "ENV")
+    assert re.search(r"\bCONSUMER_METRICS_ADDR=0\.0\.0\.0(\s|$)", env)
+
+
 def test_dockerignore_keeps_local_state_out_but_not_the_sources() -> None:
     patterns = {
         line.strip().rstrip("/")

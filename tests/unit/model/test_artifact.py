@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import joblib
 import numpy as np
 import pytest
+from sklearn.pipeline import Pipeline
 
 from drift import ReferenceProfile
 from model.artifact import METADATA_FILE, PIPELINE_FILE, PROFILE_FILE, file_sha256, load_artifact
@@ -98,3 +104,90 @@ def test_cli_without_subcommand_prints_usage() -> None:
         [sys.executable, "-m", "model"], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 2 and "usage" in result.stderr
+
+
+# -- issue 12.5: one read, hashed and unpickled from memory; a hash pinned from outside ------
+
+
+def test_a_file_swapped_after_it_was_read_is_never_unpickled(
+    artifact_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "race")
+    target = copy / PIPELINE_FILE
+    swapped = tmp_path / "swapped.joblib"
+    joblib.dump({"swapped": True}, swapped)  # stands for a malicious pickle
+    real_open = io.open
+
+    def open_then_swap(file: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, *args, **kwargs)
+        if str(file) == str(target):  # the first reader sees the trained model...
+            monkeypatch.setattr(io, "open", real_open)
+            monkeypatch.setattr(builtins, "open", real_open)
+            os.replace(swapped, target)  # ...and the file is replaced right after
+        return handle
+
+    monkeypatch.setattr(io, "open", open_then_swap)
+    monkeypatch.setattr(builtins, "open", open_then_swap)
+    artifact = load_artifact(copy)
+    assert isinstance(artifact.pipeline, Pipeline)  # the bytes that were verified
+
+
+def test_a_pinned_hash_is_checked_too(artifact_dir: Path, tmp_path: Path) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "pinned")
+    good = file_sha256(copy / PIPELINE_FILE)
+    assert load_artifact(copy, expected_sha256=good).sha256 == good
+    assert load_artifact(copy, expected_sha256=good.upper()).sha256 == good
+    # whoever replaces the pickle can rewrite metadata.json beside it, but not the pin
+    joblib.dump({"swapped": True}, copy / PIPELINE_FILE)
+    metadata = json.loads((copy / METADATA_FILE).read_text())
+    metadata["sha256"] = file_sha256(copy / PIPELINE_FILE)
+    (copy / METADATA_FILE).write_text(json.dumps(metadata))
+    assert load_artifact(copy).sha256 == metadata["sha256"]  # the metadata alone is fooled
+    with pytest.raises(ArtifactIntegrityError, match="pinned hash"):
+        load_artifact(copy, expected_sha256=good)
+
+
+def test_the_consumer_refuses_a_model_that_is_not_the_pinned_one(artifact_dir: Path) -> None:
+    from consumer.app import load_model
+    from consumer.exceptions import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="pinned hash"):
+        load_model(artifact_dir, expected_sha256="0" * 64)
+    assert load_model(artifact_dir, expected_sha256=file_sha256(artifact_dir / PIPELINE_FILE))
+
+
+def test_the_pin_is_a_setting_and_an_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from consumer.settings import ConsumerSettings
+
+    assert ConsumerSettings().model_sha256 is None
+    monkeypatch.setenv("CONSUMER_MODEL_SHA256", "ab" * 32)
+    assert ConsumerSettings().model_sha256 == "ab" * 32
+    with pytest.raises(ValidationError, match="model_sha256"):
+        ConsumerSettings(model_sha256="not-a-hash")
+
+
+# -- issue 12.3: the training data's largest price bounds the labels -------------------------
+
+
+def test_training_records_the_largest_price(artifact_dir: Path) -> None:
+    metadata = json.loads((artifact_dir / METADATA_FILE).read_text())
+    train_frame = split(load_diamonds().sample(n=3000, random_state=42))[0]
+    assert metadata["target_max"] == float(train_frame["price"].max())
+    assert load_artifact(artifact_dir).target_max == metadata["target_max"]
+
+
+def test_an_older_artifact_falls_back_to_the_profile_predictions(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "old")
+    metadata = json.loads((copy / METADATA_FILE).read_text())
+    del metadata["target_max"]
+    (copy / METADATA_FILE).write_text(json.dumps(metadata))
+    artifact = load_artifact(copy)
+    assert artifact.profile.prediction is not None
+    expected = max(artifact.profile.prediction.edges[-1], artifact.profile.prediction.sample.max())
+    assert artifact.target_max == pytest.approx(expected) and artifact.target_max > 0

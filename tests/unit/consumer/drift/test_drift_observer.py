@@ -25,6 +25,7 @@ from consumer.drift import (
 )
 from consumer.pipeline.batch import BatchMeta
 from drift import ConceptDriftMonitor, DriftMonitor, ReferenceProfile
+from drift.concept import ERROR_CAP
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 
 WINDOW = 400
@@ -268,8 +269,9 @@ def test_labels_join_feed_the_concept_monitor_and_the_counters(profile) -> None:
     assert value("diamond_concept_drift_detected") == 1
     assert value("diamond_concept_mae_ratio") > 1.5
     last = slice(-200, None)  # the concept window holds the newest 200 labelled rows
+    cap = ERROR_CAP * profile.errors.mae  # each error is clipped (issue 12)
     assert value("diamond_concept_window_mae") == pytest.approx(
-        float(np.mean(np.abs(prices[last] - price(frame)[last])))
+        float(np.mean(np.minimum(np.abs(prices[last] - price(frame)[last]), cap)))
     )
     assert publisher.records[-1]["labels"] == {
         "received": 303, "matched": 300, "unmatched": 0, "late": 1, "invalid": 1,
@@ -339,20 +341,31 @@ def test_rows_are_buffered_into_few_large_updates_and_flushed_before_evaluating(
     assert record["data"]["n_rows"] == WINDOW
 
 
-def test_should_pause_while_another_batch_might_not_fit(profile) -> None:
-    observer, _, _, _ = make_observer(profile)  # pending_size 1000
+def test_should_pause_only_while_waiting_labels_get_matched(profile) -> None:
+    observer, _, clock, _ = make_observer(profile)  # pending_size 1000
     feed = observer.labels
     assert feed is not None
     feed.headroom = 100  # batches of 100: pause above 900 pending, resume at 450
     assert not feed.should_pause()
     feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(900)])
     assert not feed.should_pause()  # 100 more still fit
-    feed.on_labels([label("ahead-900", 100.0, offset=900)])
+    feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(900, 960)])
     assert feed.should_pause()
     rng = np.random.default_rng(7)
-    frame = diamonds(rng, 450)
-    observer.on_batch(frame, price(frame), meta_for([f"ahead-{i}" for i in range(450)]))
-    assert feed.join.pending_len == 451 and feed.should_pause()  # hysteresis
-    observer.on_batch(frame.iloc[:1], price(frame)[:1], meta_for(["ahead-900"]))
-    assert feed.join.pending_len == 450 and not feed.should_pause()
-    assert feed.join.counts.matched == 451 and feed.join.counts.unmatched == 0
+    frame = diamonds(rng, 460)
+    ids = [f"ahead-{i}" for i in range(460)]
+    clock.now += feed.pause_patience - 1
+    observer.on_batch(frame.iloc[:10], price(frame)[:10], meta_for(ids[:10]))
+    assert feed.join.pending_len == 950 and feed.should_pause()  # their events catch up
+    clock.now += feed.pause_patience - 1
+    observer.on_batch(frame.iloc[10:450], price(frame)[10:450], meta_for(ids[10:450]))
+    assert feed.join.pending_len == 510 and feed.should_pause()  # hysteresis, still joining
+    clock.now += feed.pause_patience  # none joined for that long: no longer worth it
+    assert not feed.should_pause()
+    feed.on_labels([label(f"junk-{i}", 100.0, offset=i) for i in range(400)])
+    assert feed.join.pending_len == 910 and not feed.should_pause()  # not again...
+    observer.on_batch(frame.iloc[450:], price(frame)[450:], meta_for(ids[450:]))
+    assert feed.join.pending_len == 900 and not feed.should_pause()
+    feed.on_labels([label(f"junk-{i}", 100.0, offset=i) for i in range(400, 410)])
+    assert feed.should_pause()  # ...until a waiting label was joined
+    assert feed.join.counts.matched == 460 and feed.join.counts.unmatched == 0
