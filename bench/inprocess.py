@@ -53,6 +53,9 @@ class BenchMessage:
     def key(self) -> bytes:
         return self._key
 
+    def headers(self) -> None:
+        return None
+
     def partition(self) -> int:
         return self._partition
 
