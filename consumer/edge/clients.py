@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from common.kafka.config import client_config, redact
 from common.kafka.topics import cluster_metadata, create_topics
+from consumer.edge.delivery import MESSAGE_TIMEOUT_MS
 from consumer.exceptions import KafkaConfigError
 from consumer.ops.ratelimit import RateLimitFilter
 from consumer.settings import ConsumerSettings
@@ -63,6 +64,8 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "linger.ms": 5,
         "compression.type": "lz4",
         "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
+        # no longer than the sink's flush wait: a failed batch leaves nothing queued behind it
+        "message.timeout.ms": MESSAGE_TIMEOUT_MS,
         "client.id": f"diamond-scorer-{instance_id()}",
         "logger": kafka_log,
         **callbacks,

@@ -17,6 +17,7 @@ it when the broker refuses a record, so that the retried batch dead-letters that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import orjson
@@ -135,17 +136,20 @@ def fitted_dead_letter(
     return minimal_dlq_record(topic, message, rejected, group_id, failed_at_ms)
 
 
-def source_of(value: bytes | None, headers: list[tuple[str, bytes | None]] | None) -> Source | None:
+def source_of(value: bytes | str | None, headers: Any) -> Source | None:
     """Where the event behind an output record was read, from the record's own bytes (a dead
-    letter's headers, else a prediction's fields); None when they do not say."""
-    found = {name: v for name, v in headers or () if name.startswith("dlq.source.")}
+    letter's ``dlq.source.*`` headers, else a prediction's fields); None when they do not say.
+    `headers`: (name, value) pairs as given to or returned by librdkafka, or None."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    found = {name: v for name, v in pairs if name.startswith("dlq.source.")}
     try:
         if SOURCE_PARTITION_HEADER in found:
             topic = found.get(SOURCE_TOPIC_HEADER)
-            return (topic.decode() if topic else None,
-                    int(found[SOURCE_PARTITION_HEADER] or b""),
-                    int(found[SOURCE_OFFSET_HEADER] or b""))
+            if isinstance(topic, bytes):
+                topic = topic.decode()
+            return (topic or None, int(found[SOURCE_PARTITION_HEADER]),
+                    int(found[SOURCE_OFFSET_HEADER]))
         body = orjson.loads(value or b"null")
         return None, int(body["source_partition"]), int(body["source_offset"])
-    except (ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):  # JSONDecodeError: ValueError
         return None

@@ -64,7 +64,7 @@ class CommitRecorder:
 
 @pytest.fixture(autouse=True)
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("consumer.delivery.TXN_TIMEOUT", 0.2)
+    monkeypatch.setattr("consumer.edge.delivery.TXN_TIMEOUT", 0.2)
 
 
 def test_at_least_once_fails_the_batch_and_commits_nothing() -> None:

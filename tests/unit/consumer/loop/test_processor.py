@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from consumer.edge.lag import LagTracker
 from consumer.edge.offsets import first_offsets
-from consumer.exceptions import DeliveryError, ScoringError
+from consumer.exceptions import DeliveryError
 from consumer.loop.processor import BatchProcessor
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.batch import BatchMeta
@@ -143,12 +143,22 @@ class _ShortPipeline:
 
 
 @pytest.mark.parametrize(("pipeline", "match"), [
-    (_ExplodingPipeline(), "failed on a batch of 3 valid events: ValueError: boom"),
-    (_ShortPipeline(), "returned 2 predictions for 3 events"),
+    (_ExplodingPipeline(), "failed on a batch of 1 valid events: ValueError: boom"),
+    (_ShortPipeline(), "returned 0 predictions for 1 events"),
 ])
-def test_scoring_errors_are_explicit(pipeline, match: str) -> None:
+def test_scoring_errors_are_explicit_dead_letters_not_a_crash(pipeline, match: str) -> None:
+    """Issue 12, point 11: a model that fails on every event dead-letters each of them as
+    scoring_failed with the model's own words, and the batch commits (no crash loop)."""
     from consumer_fakes import FakeModel
 
-    processor, _, _, _ = make(FakeModel(pipeline))
-    with pytest.raises(ScoringError, match=match):
-        processor.process(mixed_batch())
+    processor, sink, registry, _ = make(FakeModel(pipeline))
+    result = processor.process(mixed_batch())
+    assert (result.predictions, result.dead_lettered, result.committed) == (0, 5, True)
+    outputs, dlq, _ = sink.batches[0]
+    assert outputs == []
+    headers = [dict(r.headers or []) for r in dlq]
+    assert [h["dlq.reason"] for h in headers] == [
+        b"scoring_failed", b"not_json", b"scoring_failed", b"unknown_category", b"scoring_failed"]
+    assert all(match in h["dlq.error"].decode() for h in headers[::2]), headers
+    assert registry.get_sample_value(
+        "diamond_invalid_events_total", {"reason": "scoring_failed"}) == 3
