@@ -162,3 +162,36 @@ def test_scoring_errors_are_explicit_dead_letters_not_a_crash(pipeline, match: s
     assert all(match in h["dlq.error"].decode() for h in headers[::2]), headers
     assert registry.get_sample_value(
         "diamond_invalid_events_total", {"reason": "scoring_failed"}) == 3
+
+
+def test_a_refused_output_is_dead_lettered_by_the_retry_and_then_forgotten(tiny_model) -> None:
+    """Issue 12, point 1: the sink names the event whose record was refused; the retried batch
+    dead-letters it (output_rejected) instead of producing it again, and commits."""
+    from consumer.edge.delivery import OutputRejectedError
+
+    refused = OutputRejectedError("refused", {(None, 0, 101): "MSG_SIZE_TOO_LARGE: too large"})
+    processor, sink, registry, _ = make(tiny_model, fail=refused)
+    with pytest.raises(OutputRejectedError):
+        processor.process(mixed_batch())
+    assert processor.refused == {("in", 0, 101): 1}
+    sink.fail = None
+    result = processor.process(mixed_batch())
+    assert (result.predictions, result.dead_lettered, result.committed) == (2, 3, True)
+    outputs, dlq, _ = sink.batches[0]
+    assert [orjson.loads(r.value or b"")["event_id"] for r in outputs] == ["g0", "g2"]
+    assert [dict(r.headers or [])["dlq.reason"] for r in dlq] == [
+        b"not_json", b"output_rejected", b"unknown_category"]
+    assert processor.refused == {}  # written: forgotten
+    assert registry.get_sample_value(
+        "diamond_invalid_events_total", {"reason": "output_rejected"}) == 1
+
+
+def test_latency_is_never_negative(tiny_model) -> None:
+    """Issue 12, point 9: an event_time ahead of the clock (within the tolerance) observes 0."""
+    import time
+
+    ahead = int((time.time() + 1800) * 1000)  # 30 min ahead: accepted, not a negative latency
+    processor, _, registry, _ = make(tiny_model)
+    processor.process([FakeMessage(encode(event(event_time=ahead)), _offset=1)])
+    assert registry.get_sample_value("diamond_end_to_end_latency_seconds_count") == 1
+    assert registry.get_sample_value("diamond_end_to_end_latency_seconds_sum") == 0.0
