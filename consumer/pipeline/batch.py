@@ -106,18 +106,22 @@ def decode_batch(
     With `envelope`, keys and headers are checked first (`consumer.pipeline.envelope`); with
     `latest_event_time_ms`, a later event_time is ``invalid_event_time``."""
     index_rejected: list[tuple[int, Rejected]] = []
-    candidates = range(len(messages))
+    candidates: Sequence[int] = range(len(messages))
     if envelope is not None:
         index_rejected = check_envelopes(messages, envelope)
         if index_rejected:
             refused = {i for i, _ in index_rejected}
-            candidates = [i for i in candidates if i not in refused]  # type: ignore[assignment]
-    values = [messages[i].value() for i in candidates]
-    columns = decode_values(values, max_bytes)
-    valid_idx = [candidates[i] for i in columns.valid.tolist()]
-    index_rejected.extend((candidates[i], reason) for i, reason in columns.rejected)
-    batch = _batch(topic, [messages[i] for i in valid_idx], columns.event_ids, columns.numeric,
-                   columns.categorical, columns.event_times)
+            candidates = [i for i in candidates if i not in refused]
+    to_decode = messages if not index_rejected else [messages[i] for i in candidates]
+    columns = decode_values([m.value() for m in to_decode], max_bytes)
+    valid_idx: Sequence[int] = candidates
+    valid: Sequence[MessageLike] = messages
+    if columns.rejected or index_rejected:
+        valid_idx = [candidates[i] for i in columns.valid.tolist()]
+        valid = [messages[i] for i in valid_idx]
+        index_rejected.extend((candidates[i], reason) for i, reason in columns.rejected)
+    batch = _batch(topic, valid, columns.event_ids, columns.numeric, columns.categorical,
+                   columns.event_times)
     if latest_event_time_ms is not None and len(batch):
         future = batch.meta.event_times > latest_event_time_ms
         if future.any():

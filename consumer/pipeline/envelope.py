@@ -57,9 +57,18 @@ def check_headers(headers: Sequence[tuple[str, Any]] | None,
 
 def check_envelopes(messages: Sequence[Any], limits: EnvelopeLimits) -> list[tuple[int, Rejected]]:
     """(index, rejection) of each message whose key or headers break `limits`, in order."""
+    keys = [msg.key() for msg in messages]
+    headers = [msg.headers() for msg in messages]
+    if not any(headers):
+        try:  # the common case at C speed: short ASCII keys (a None key: the slow path)
+            if max(map(len, keys), default=0) <= limits.max_key_bytes and \
+                    b"".join(keys).isascii():
+                return []
+        except TypeError:
+            pass
     rejected: list[tuple[int, Rejected]] = []
-    for i, msg in enumerate(messages):
-        result = check_key(msg.key(), limits) or check_headers(msg.headers(), limits)
+    for i, (key, pairs) in enumerate(zip(keys, headers, strict=True)):
+        result = check_key(key, limits) or check_headers(pairs, limits)
         if result is not None:
             rejected.append((i, result))
     return rejected
