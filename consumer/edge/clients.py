@@ -57,6 +57,22 @@ def transactional_id(settings: ConsumerSettings) -> str:
     return f"{settings.transactional_id_prefix}.{settings.group_id}.{suffix}"
 
 
+TRANSACTION_TIMEOUT_MS = 60_000  # producer_config sets it (kafka_config may override)
+
+
+def message_timeout_ms(settings: ConsumerSettings) -> int:
+    """`MESSAGE_TIMEOUT_MS`, or less when kafka_config lowers transaction.timeout.ms (librdkafka
+    refuses a message timeout above the transaction timeout)."""
+    if not settings.exactly_once:
+        return MESSAGE_TIMEOUT_MS
+    value = settings.kafka_config.get("transaction.timeout.ms")
+    try:
+        txn = int(value.get_secret_value()) if value is not None else TRANSACTION_TIMEOUT_MS
+    except ValueError:  # librdkafka names the bad value when the producer is built
+        return MESSAGE_TIMEOUT_MS
+    return max(1, min(MESSAGE_TIMEOUT_MS, txn))
+
+
 def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "enable.idempotence": True,
@@ -65,7 +81,7 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "compression.type": "lz4",
         "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
         # no longer than the sink's flush wait: a failed batch leaves nothing queued behind it
-        "message.timeout.ms": MESSAGE_TIMEOUT_MS,
+        "message.timeout.ms": message_timeout_ms(settings),
         "client.id": f"diamond-scorer-{instance_id()}",
         "logger": kafka_log,
         **callbacks,

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from consumer.edge.clients import producer_config
+from consumer.edge.clients import build_producer, producer_config
 from consumer.edge.delivery import (
     MESSAGE_TIMEOUT_MS,
     TXN_TIMEOUT,
@@ -208,3 +208,15 @@ def test_the_message_timeout_is_shorter_than_the_flush_wait() -> None:
         assert MESSAGE_TIMEOUT_MS < TXN_TIMEOUT * 1000
         if guarantee == "exactly-once":
             assert MESSAGE_TIMEOUT_MS <= config["transaction.timeout.ms"]
+
+
+def test_a_lower_transaction_timeout_lowers_the_message_timeout_with_it() -> None:
+    """librdkafka refuses message.timeout.ms above transaction.timeout.ms (the chaos runs set
+    10 s): the producer must still build."""
+    settings = ConsumerSettings(kafka_config={"transaction.timeout.ms": "10000"})
+    config = producer_config(settings)
+    assert config["message.timeout.ms"] == 10_000
+    build_producer(settings).flush(0)  # librdkafka accepts it (no broker needed)
+    relaxed = ConsumerSettings(guarantee="at-least-once",
+                               kafka_config={"transaction.timeout.ms": "10000"})
+    assert producer_config(relaxed)["message.timeout.ms"] == MESSAGE_TIMEOUT_MS
