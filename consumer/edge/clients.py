@@ -57,22 +57,6 @@ def transactional_id(settings: ConsumerSettings) -> str:
     return f"{settings.transactional_id_prefix}.{settings.group_id}.{suffix}"
 
 
-TRANSACTION_TIMEOUT_MS = 60_000  # producer_config sets it (kafka_config may override)
-
-
-def message_timeout_ms(settings: ConsumerSettings) -> int:
-    """`MESSAGE_TIMEOUT_MS`, or less when kafka_config lowers transaction.timeout.ms (librdkafka
-    refuses a message timeout above the transaction timeout)."""
-    if not settings.exactly_once:
-        return MESSAGE_TIMEOUT_MS
-    value = settings.kafka_config.get("transaction.timeout.ms")
-    try:
-        txn = int(value.get_secret_value()) if value is not None else TRANSACTION_TIMEOUT_MS
-    except ValueError:  # librdkafka names the bad value when the producer is built
-        return MESSAGE_TIMEOUT_MS
-    return max(1, min(MESSAGE_TIMEOUT_MS, txn))
-
-
 def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "enable.idempotence": True,
@@ -187,3 +171,19 @@ def _create_missing(
     missing = [t for t in settings.topics_to_create if t not in topics]
     topics.update(create_topics(admin, missing, partitions=topics.get(settings.input_topic, 3),
                                 replication_factor=-1, timeout=timeout))
+
+
+TRANSACTION_TIMEOUT_MS = 60_000  # producer_config sets it (kafka_config may override)
+
+
+def message_timeout_ms(settings: ConsumerSettings) -> int:
+    """`MESSAGE_TIMEOUT_MS`, or less when kafka_config lowers transaction.timeout.ms (librdkafka
+    refuses a message timeout above the transaction timeout)."""
+    if not settings.exactly_once:
+        return MESSAGE_TIMEOUT_MS
+    value = settings.kafka_config.get("transaction.timeout.ms")
+    try:
+        txn = int(value.get_secret_value()) if value is not None else TRANSACTION_TIMEOUT_MS
+    except ValueError:  # librdkafka names the bad value when the producer is built
+        return MESSAGE_TIMEOUT_MS
+    return max(1, min(MESSAGE_TIMEOUT_MS, txn))
