@@ -13,7 +13,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, CliImplicitFlag
 
-from common.contracts.events import MAX_EVENT_BYTES
+from common.contracts.events import (
+    EVENT_TIME_TOLERANCE_S,
+    MAX_EVENT_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_KEY_BYTES,
+)
 from common.contracts.topics import (
     DLQ_TOPIC,
     DRIFT_REPORTS_TOPIC,
@@ -110,6 +116,22 @@ class ConsumerSettings(BaseSettings):
     )
     max_event_bytes: int = Field(
         MAX_EVENT_BYTES, ge=64, le=1_000_000, description="larger events are dead-lettered"
+    )
+    # -- the record around the event (issue 12: no record can stop a partition) ---------------
+    max_key_bytes: int = Field(
+        MAX_KEY_BYTES, ge=1, le=100_000,
+        description="larger or non-UTF-8 keys are dead-lettered (invalid_key), cut in the DLQ",
+    )
+    max_headers: int = Field(
+        MAX_HEADERS, ge=0, le=10_000, description="events with more headers are dead-lettered"
+    )
+    max_header_bytes: int = Field(
+        MAX_HEADER_BYTES, ge=0, le=1_000_000,
+        description="events whose headers (names + values) exceed this are dead-lettered",
+    )
+    event_time_tolerance: float = Field(
+        EVENT_TIME_TOLERANCE_S, ge=0, le=31_536_000,
+        description="event times more than N seconds ahead of now are dead-lettered",
     )
     # -- drift monitoring and the late-label join (consumer.drift) ---------------------------
     drift_enabled: CliImplicitFlag[bool] = Field(

@@ -14,9 +14,16 @@ dlq.consumer.group     the consumer group that refused it
 dlq.failed_at          when, in epoch milliseconds
 dlq.truncated          ``true``, only when the value was cut to `DLQ_MAX_VALUE_BYTES`
 dlq.original.size      the value's size in bytes before the cut (with ``dlq.truncated``)
+dlq.key.truncated      ``true``, only when the key was cut to the consumer's key limit
+dlq.key.original.size  the key's size in bytes before the cut (with ``dlq.key.truncated``)
+dlq.payload            ``dropped``, only on a minimal dead letter (see below)
 =====================  =====================================================================
 
-A value above `DLQ_MAX_VALUE_BYTES` is cut, so one huge event can never block its partition.
+A value above `DLQ_MAX_VALUE_BYTES` is cut and a key above the consumer's key limit
+(`--max-key-bytes`) is cut, so one huge event can never block its partition. When even that
+record cannot be written (larger than the producer's ``message.max.bytes``, or refused by the
+broker), a *minimal* dead letter takes its place (`minimal_dead_letter`): no key, no value, only
+the reason, the error and the source coordinates, with ``dlq.payload: dropped``.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ CONSUMER_GROUP_HEADER = "dlq.consumer.group"
 FAILED_AT_HEADER = "dlq.failed_at"
 TRUNCATED_HEADER = "dlq.truncated"
 ORIGINAL_SIZE_HEADER = "dlq.original.size"
+KEY_TRUNCATED_HEADER = "dlq.key.truncated"
+KEY_ORIGINAL_SIZE_HEADER = "dlq.key.original.size"
+PAYLOAD_HEADER = "dlq.payload"
 
 DLQ_ERROR_MAX_CHARS = 500
 DLQ_MAX_VALUE_BYTES = 900_000  # under librdkafka's default message.max.bytes (1 MB) + headers
@@ -64,3 +74,30 @@ def dead_letter(
         value = value[:DLQ_MAX_VALUE_BYTES]
     return value, headers
 
+
+def dead_letter_key(key: bytes | None, *, max_bytes: int) -> tuple[bytes | None, Headers]:
+    """The key of a dead letter (cut to `max_bytes`) and the headers that say it was cut."""
+    if key is None or len(key) <= max_bytes:
+        return key, []
+    return key[:max_bytes], [(KEY_TRUNCATED_HEADER, b"true"),
+                             (KEY_ORIGINAL_SIZE_HEADER, str(len(key)).encode())]
+
+
+def minimal_dead_letter(
+    *,
+    reason: str,
+    error: str,
+    source_topic: str | None,
+    source_partition: int | None,
+    source_offset: int | None,
+    group_id: str,
+    failed_at_ms: int,
+) -> Headers:
+    """The headers of a dead letter without key or value: the last resort (module docstring)."""
+    _, headers = dead_letter(
+        None, reason=reason, error=error, source_topic=source_topic,
+        source_partition=source_partition, source_offset=source_offset, group_id=group_id,
+        failed_at_ms=failed_at_ms,
+    )
+    headers.append((PAYLOAD_HEADER, b"dropped"))
+    return headers

@@ -16,6 +16,14 @@ milliseconds or ISO-8601 text, normalised by `normalise_event_time` to epoch mil
 An event that breaks the format is rejected with one of `REASONS`: a bounded set, used as the
 dead letter's ``dlq.reason`` header and as a metric label. The pydantic model that enforces all
 this (`model.schema.DiamondEvent`) is built from these constants.
+
+The record around the event is input too: its key is at most `MAX_KEY_BYTES` bytes of UTF-8
+(else ``invalid_key``), it carries at most `MAX_HEADERS` headers of `MAX_HEADER_BYTES` bytes in
+all (else ``invalid_headers``), and its event_time is at most `EVENT_TIME_TOLERANCE_S` seconds
+ahead of the consumer's clock (else ``invalid_event_time``); the consumer's settings may change
+these limits. Two reasons are not the input's fault but still end in a dead letter, so that no
+record can stop its partition: ``scoring_failed`` (the model failed on this one event),
+``output_rejected`` (its prediction or dead letter could not be written, e.g. too large).
 """
 
 from __future__ import annotations
@@ -37,6 +45,11 @@ NUMERIC_BOUNDS: MappingProxyType[str, tuple[int, int]] = MappingProxyType(
 # Epoch-millisecond bounds: 2000-01-01 to 2100-01-01 catch seconds-vs-ms mix-ups.
 MIN_EVENT_TIME_MS = 946_684_800_000
 MAX_EVENT_TIME_MS = 4_102_444_800_000
+# The record around the event (defaults of the consumer's settings of the same names).
+MAX_KEY_BYTES = 512
+MAX_HEADERS = 64
+MAX_HEADER_BYTES = 16_384
+EVENT_TIME_TOLERANCE_S = 3600.0
 
 # Bounded reason codes: they become metric labels and dead-letter headers.
 REASONS: tuple[str, ...] = (
@@ -51,6 +64,10 @@ REASONS: tuple[str, ...] = (
     "out_of_range",
     "unknown_category",
     "invalid_event_time",
+    "invalid_key",
+    "invalid_headers",
+    "scoring_failed",
+    "output_rejected",
 )
 
 

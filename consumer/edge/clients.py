@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from common.kafka.config import client_config, redact
 from common.kafka.topics import cluster_metadata, create_topics
+from consumer.edge.delivery import MESSAGE_TIMEOUT_MS
 from consumer.exceptions import KafkaConfigError
 from consumer.ops.ratelimit import RateLimitFilter
 from consumer.settings import ConsumerSettings
@@ -63,6 +64,8 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "linger.ms": 5,
         "compression.type": "lz4",
         "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
+        # no longer than the sink's flush wait: a failed batch leaves nothing queued behind it
+        "message.timeout.ms": message_timeout_ms(settings),
         "client.id": f"diamond-scorer-{instance_id()}",
         "logger": kafka_log,
         **callbacks,
@@ -168,3 +171,19 @@ def _create_missing(
     missing = [t for t in settings.topics_to_create if t not in topics]
     topics.update(create_topics(admin, missing, partitions=topics.get(settings.input_topic, 3),
                                 replication_factor=-1, timeout=timeout))
+
+
+TRANSACTION_TIMEOUT_MS = 60_000  # producer_config sets it (kafka_config may override)
+
+
+def message_timeout_ms(settings: ConsumerSettings) -> int:
+    """`MESSAGE_TIMEOUT_MS`, or less when kafka_config lowers transaction.timeout.ms (librdkafka
+    refuses a message timeout above the transaction timeout)."""
+    if not settings.exactly_once:
+        return MESSAGE_TIMEOUT_MS
+    value = settings.kafka_config.get("transaction.timeout.ms")
+    try:
+        txn = int(value.get_secret_value()) if value is not None else TRANSACTION_TIMEOUT_MS
+    except ValueError:  # librdkafka names the bad value when the producer is built
+        return MESSAGE_TIMEOUT_MS
+    return max(1, min(MESSAGE_TIMEOUT_MS, txn))

@@ -16,6 +16,15 @@ re-reads the batch) or `FatalKafkaError` (exit).
   succeeded, then a synchronous commit of the explicit next offsets. A crash between the flush
   and the commit re-delivers the batch: duplicates are possible, loss is not.
 
+No record can stop a partition: a record the producer or the broker refuses on its own
+(`PER_RECORD_ERRORS`: too large, invalid) fails its batch with `OutputRejectedError`, which
+names the event behind it (`source_of` reads it back from the record); the loop retries the
+batch and the pipeline dead-letters that event as ``output_rejected`` instead of producing the
+refused record again (a refused dead letter: its minimal form). Each batch gets its own delivery
+callback (`BatchReports`), so a late report of an earlier batch never fails a later one, and the
+producer's ``message.timeout.ms`` (`MESSAGE_TIMEOUT_MS`) is shorter than the flush wait
+(`TXN_TIMEOUT`): when `write_batch` returns or raises, nothing of its batch is left queued.
+
 Both sinks call their `fault` hook (`consumer.testing.faults`) at named points of a batch: None
 unless CONSUMER_FAULT (`ConsumerSettings.fault`) is set, for fault-injection tests only.
 """
@@ -24,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any, Protocol, TypeVar
 
@@ -34,7 +43,7 @@ from common.kafka.exceptions import QueueFullError
 from common.kafka.producing import produce_all
 from consumer.exceptions import DeliveryError, FatalKafkaError
 from consumer.ops.metrics import ConsumerMetrics
-from consumer.pipeline.records import OutRecord
+from consumer.pipeline.records import OutRecord, Source, source_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,54 @@ T = TypeVar("T")
 TXN_TIMEOUT = 30.0
 RETRIABLE_ATTEMPTS = 3
 HANG_GRACE = 15.0  # seconds past a transactional call's own timeout before it counts as hung
+# The producer's message.timeout.ms: shorter than the flush wait, so a flush that returns has a
+# final report for every record (no copy of a failed batch left queued to be sent later).
+MESSAGE_TIMEOUT_MS = int(TXN_TIMEOUT * 1000) - 5_000
+# Errors that concern one record, not the broker: retrying the batch would fail the same way.
+PER_RECORD_ERRORS = frozenset({
+    KafkaError.MSG_SIZE_TOO_LARGE,  # produce() locally, or the broker's RECORD_TOO_LARGE
+    KafkaError.INVALID_RECORD,
+    KafkaError.INVALID_MSG_SIZE,
+    KafkaError.INVALID_MSG,  # CORRUPT_MESSAGE
+})
+
+
+class OutputRejectedError(DeliveryError):
+    """The batch failed because a record was refused on its own; `sources` maps the event
+    behind each such record, (topic or None for the input topic, partition, offset), to the
+    error. Nothing of the batch is committed; its retry dead-letters those events."""
+
+    def __init__(self, message: str, sources: dict[Source, str]) -> None:
+        super().__init__(message)
+        self.sources = sources
+
+
+class BatchReports:
+    """The delivery callback of one batch: its failures, and the events whose records were
+    refused on their own (`PER_RECORD_ERRORS`). Reports of another batch never reach it."""
+
+    def __init__(self, metrics: ConsumerMetrics) -> None:
+        self.metrics = metrics
+        self.failures = 0
+        self.first: KafkaError | None = None
+        self.refused: dict[Source, str] = {}
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        self.failures += 1
+        self.metrics.delivery_failures.inc()
+        if self.first is None:
+            self.first = err
+            log.error("delivery to %s failed: %s", msg.topic(), err)
+        if err.code() in PER_RECORD_ERRORS:
+            self.refuse(source_of(msg.value(), msg.headers()), err)
+
+    def refuse(self, source: Source | None, err: KafkaError) -> None:
+        if source is None:
+            log.error("a record was refused (%s) but names no source event", err)
+            return
+        self.refused[source] = f"{err.name()}: {err.str()}"
 
 
 class FaultHook(Protocol):
@@ -73,29 +130,46 @@ class _ProducingSink:
         self.producer = producer
         self.consumer = consumer
         self.metrics = metrics
-        self._failures = 0
-        self._first_failure: KafkaError | None = None
+        self.reports = BatchReports(metrics)
         self.fault = fault  # None unless a chaos run sets CONSUMER_FAULT (settings.fault)
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            return
-        self._failures += 1
-        self.metrics.delivery_failures.inc()
-        if self._first_failure is None:
-            self._first_failure = err
-            log.error("delivery to %s failed: %s", msg.topic(), err)
-
     def _produce_all(self, *groups: Sequence[OutRecord]) -> None:
-        self._failures, self._first_failure = 0, None
+        """Queue the batch's records with a fresh `BatchReports`; a record that produce()
+        refuses on its own is noted there before the KafkaException propagates."""
+        reports = self.reports = BatchReports(self.metrics)
+        records = list(chain(*groups))
+        at = -1
+
+        def tracked() -> Iterator[OutRecord]:
+            nonlocal at
+            for at, record in enumerate(records):  # noqa: B007 - `at` is read on a failure
+                yield record
+
         try:
-            produce_all(self.producer, chain(*groups), timeout=TXN_TIMEOUT,
-                        on_delivery=self._on_delivery, poll_every=0)
+            produce_all(self.producer, tracked(), timeout=TXN_TIMEOUT, on_delivery=reports,
+                        poll_every=0)
         except QueueFullError as exc:
             # as if produce() refused the record: the caller's KafkaException path fails the
             # batch (aborts its transaction), so nothing is committed
             raise KafkaException(KafkaError(KafkaError._QUEUE_FULL, str(exc))) from exc
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.code() in PER_RECORD_ERRORS and 0 <= at < len(records):
+                reports.failures += 1
+                self.metrics.delivery_failures.inc()
+                reports.refuse(source_of(records[at].value, records[at].headers), err)
+            raise
         self.producer.poll(0)
+
+    def _failed(self, summary: str) -> DeliveryError:
+        """The error of a failed batch: OutputRejectedError when records were refused."""
+        refused = self.reports.refused
+        if refused:
+            source, error = next(iter(refused.items()))
+            return OutputRejectedError(
+                f"{summary}: {len(refused)} record(s) refused on their own (first: the event "
+                f"{_fmt_source(source)}: {error}); the retry dead-letters them", refused)
+        return DeliveryError(summary)
 
     def close(self) -> None:
         remaining = self.producer.flush(TXN_TIMEOUT)
@@ -120,20 +194,22 @@ class AtLeastOnceSink(_ProducingSink):
             self._produce_all(outputs, dlq_records)
         except KafkaException as exc:  # produce() itself refused (e.g. topic not authorised)
             err = exc.args[0]
-            self.metrics.delivery_failures.inc()
+            if err.code() not in PER_RECORD_ERRORS:  # (those are counted where noted)
+                self.metrics.delivery_failures.inc()
             if err.fatal():
                 raise FatalKafkaError(f"fatal producer error: {err}") from exc
-            raise DeliveryError(f"producing the batch failed ({err}): it is not committed") from exc
+            # what was queued before the refusal is sent now, not alongside the retry
+            self.producer.flush(TXN_TIMEOUT)
+            raise self._failed(f"producing the batch failed ({err}): it is not committed") from exc
         if fault is not None:
             fault.at("in_transaction", n)
         remaining = self.producer.flush(TXN_TIMEOUT)
-        if remaining or self._failures:
-            raise DeliveryError(
-                f"{self._failures} of {len(outputs) + len(dlq_records)} output records failed "
-                f"and {remaining} were still unacknowledged (flush waits up to "
-                f"{TXN_TIMEOUT:.0f} s; first error: {self._first_failure}): the batch is not "
-                "committed"
-            )
+        reports = self.reports
+        if remaining or reports.failures:
+            raise self._failed(
+                f"{reports.failures} of {n} output records failed and {remaining} were still "
+                f"unacknowledged (flush waits up to {TXN_TIMEOUT:.0f} s; first error: "
+                f"{reports.first}): the batch is not committed")
         if fault is not None:
             fault.at("before_commit", n)
         if not offsets:
@@ -189,7 +265,10 @@ class ExactlyOnceSink(_ProducingSink):
             if err.fatal():
                 raise FatalKafkaError(f"fatal transactional error: {err}") from exc
             self._abort(err)
-            raise DeliveryError(f"transaction aborted ({err}): the batch is not committed") from exc
+            # the reports of the aborted records (the broker's refusals among them) are queued:
+            # serve them now, to this batch's BatchReports, not during the retry
+            p.poll(0)
+            raise self._failed(f"transaction aborted ({err}): the batch is not committed") from exc
         if fault is not None:
             fault.at("after_commit", n)
         return True
@@ -249,6 +328,11 @@ def _retrying(call: Callable[..., T], *args: Any) -> T:
                 raise
             log.warning("%s: retriable error (attempt %d): %s", call.__name__, attempt, err)
     raise AssertionError("unreachable")
+
+
+def _fmt_source(source: Source) -> str:
+    topic, partition, offset = source
+    return f"{topic or 'input'}[{partition}]@{offset}"
 
 
 def _fmt(tp: TopicPartition) -> str:

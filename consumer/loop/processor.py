@@ -8,6 +8,11 @@ decoded as diamond events (nor dead-lettered), their offsets are committed with 
 same transaction in exactly-once), and the handler gets them after the commit, after every
 observer's `on_batch` and before their `after_batch`. `BatchResult.consumed` and
 ``diamond_events_consumed_total`` count input events only.
+
+A record refused on its own by the producer or the broker fails its batch with
+`OutputRejectedError`; the processor remembers the events behind it (`refused`, bounded) so
+that the retried batch dead-letters them (``output_rejected``, or a minimal dead letter when the
+dead letter itself was refused) instead of producing the same record again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from consumer.edge.delivery import Sink
+import numpy as np
+
+from consumer.edge.delivery import OutputRejectedError, Sink
 from consumer.edge.lag import LagTracker
 from consumer.edge.offsets import next_offsets
 from consumer.observers import BatchObserver, LabelHandler, Scheduled, call_safely, notify
@@ -30,6 +37,7 @@ from consumer.settings import ConsumerSettings
 log = logging.getLogger(__name__)
 
 SLOW_BATCH_SECONDS = 60.0  # max.poll.interval.ms defaults to 300 s
+MAX_REFUSED = 10_000  # refused events remembered until their batch commits (oldest dropped)
 
 
 @dataclass(frozen=True)
@@ -64,20 +72,32 @@ class BatchProcessor:
         self.labels = labels
         self.labels_topic = labels.labels_topic if labels is not None else None
         self.reject_log = RateLimitedLog(log)
+        # (topic, partition, offset) -> how often the broker refused that event's output
+        self.refused: dict[tuple[str | None, int, int], int] = {}
 
     def process(self, messages: Sequence[MessageLike]) -> BatchResult:
-        """Raises DeliveryError (nothing committed), FatalKafkaError or ScoringError."""
+        """Raises DeliveryError (nothing committed; OutputRejectedError when records were
+        refused on their own) or FatalKafkaError. A model failure on some events is no error:
+        they are dead-lettered (``scoring_failed``, see `transform`)."""
         m = self.metrics
         started = time.perf_counter()
         inputs, labels = self.split_labels(messages)
-        out = transform(inputs, scorer=self.scorer, config=self.config)
+        out = transform(inputs, scorer=self.scorer, config=self.config, refused=self.refused)
         for msg, result in out.rejected:
             self.reject_log.log(
                 logging.WARNING, result.reason, "dead-lettering %s[%s]@%s: %s: %s",
                 msg.topic(), msg.partition(), msg.offset(), result.reason, result.error,
             )
         offsets = next_offsets(self.consumer, messages)
-        committed = self.sink.write_batch(out.outputs, out.dead_letters, offsets)
+        try:
+            committed = self.sink.write_batch(out.outputs, out.dead_letters, offsets)
+        except OutputRejectedError as exc:
+            self._remember_refused(exc)
+            raise
+        if self.refused:  # written: forget this batch's events
+            for msg, _ in out.rejected:
+                self.refused.pop((msg.topic(), int(msg.partition() or 0),
+                                  int(msg.offset() or 0)), None)
         done = time.time()
 
         batch = out.batch
@@ -90,7 +110,9 @@ class BatchProcessor:
         m.batch_size.observe(len(messages))
         if len(batch):
             m.scoring_duration.observe(self.scorer.last_seconds)
-            observe_many(m.end_to_end_latency, done - batch.meta.event_times / 1000.0)
+            # an event_time ahead of this clock (within the tolerance) is no negative latency
+            latency = done - batch.meta.event_times / 1000.0
+            observe_many(m.end_to_end_latency, np.maximum(latency, 0.0))
         elapsed = time.perf_counter() - started
         m.batch_duration.observe(elapsed)
         if elapsed > SLOW_BATCH_SECONDS:
@@ -108,6 +130,15 @@ class BatchProcessor:
         for observer in self.scheduled:
             call_safely(observer.after_batch, type(observer).__name__, m)
         return BatchResult(len(inputs), len(out.outputs), len(out.dead_letters), committed)
+
+    def _remember_refused(self, exc: OutputRejectedError) -> None:
+        for (topic, partition, offset), error in exc.sources.items():
+            source = (topic or self.config.input_topic, partition, offset)
+            self.refused[source] = self.refused.get(source, 0) + 1
+            log.error("the output of %s[%d]@%d was refused (%s): its retry dead-letters it",
+                      source[0], partition, offset, error)
+        while len(self.refused) > MAX_REFUSED:
+            del self.refused[next(iter(self.refused))]
 
     def idle(self) -> None:
         """A poll returned nothing: the scheduled observers' `on_idle` (e.g. evaluate if due)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from consumer.pipeline.decode import Rejected
+from consumer.pipeline.envelope import EnvelopeLimits, check_envelopes
 from consumer.pipeline.fastpath import decode_values
 from model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 from model.schema import DiamondEvent
@@ -29,6 +30,7 @@ class MessageLike(Protocol):
     def offset(self) -> int | None: ...
     def key(self) -> bytes | None: ...
     def value(self) -> bytes | None: ...
+    def headers(self) -> Any: ...  # list of (name, value) pairs, or None
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,31 @@ class BatchMeta:
     def __len__(self) -> int:
         return len(self.event_ids)
 
+    def select(self, rows: np.ndarray) -> BatchMeta:
+        """The metadata of `rows` (int indices, in order)."""
+        keep = rows.tolist()
+        return BatchMeta(self.topic, [self.keys[i] for i in keep], self.partitions[rows],
+                         self.offsets[rows], [self.event_ids[i] for i in keep],
+                         self.event_times[rows])
+
 
 @dataclass(frozen=True)
 class ScoringBatch:
+    """The valid events: features, metadata and their messages, row `i` the same event."""
+
     features: pd.DataFrame
     meta: BatchMeta
+    messages: Sequence[MessageLike] = ()
 
     def __len__(self) -> int:
         return len(self.meta)
+
+    def select(self, rows: np.ndarray) -> ScoringBatch:
+        """The sub-batch of `rows` (int indices, in order)."""
+        keep = rows.tolist()
+        features = self.features.iloc[rows].reset_index(drop=True)
+        messages = [self.messages[i] for i in keep] if self.messages else ()
+        return ScoringBatch(features, self.meta.select(rows), messages)
 
 
 def build_batch(
@@ -73,20 +92,49 @@ def build_batch(
 
 
 def decode_batch(
-    topic: str, messages: Sequence[MessageLike], max_bytes: int
+    topic: str,
+    messages: Sequence[MessageLike],
+    max_bytes: int,
+    *,
+    envelope: EnvelopeLimits | None = None,
+    latest_event_time_ms: int | None = None,
 ) -> tuple[ScoringBatch, list[tuple[MessageLike, Rejected]]]:
     """Decode and validate a batch: the scoring batch of the valid events and the rejected
     messages with their reasons, both in consumption order. Same decisions, reasons and values
-    as `decode_event` on each message, checked column-wise (`consumer.pipeline.fastpath`)."""
-    columns = decode_values([m.value() for m in messages], max_bytes)
-    if columns.rejected:
-        valid = [messages[i] for i in columns.valid.tolist()]
-        rejected = [(messages[i], reason) for i, reason in columns.rejected]
-    else:
-        valid, rejected = list(messages), []
+    as `decode_event` on each message, checked column-wise (`consumer.pipeline.fastpath`).
+
+    With `envelope`, keys and headers are checked first (`consumer.pipeline.envelope`); with
+    `latest_event_time_ms`, a later event_time is ``invalid_event_time``."""
+    index_rejected: list[tuple[int, Rejected]] = []
+    candidates: Sequence[int] = range(len(messages))
+    if envelope is not None:
+        index_rejected = check_envelopes(messages, envelope)
+        if index_rejected:
+            refused = {i for i, _ in index_rejected}
+            candidates = [i for i in candidates if i not in refused]
+    to_decode = messages if not index_rejected else [messages[i] for i in candidates]
+    columns = decode_values([m.value() for m in to_decode], max_bytes)
+    valid_idx: Sequence[int] = candidates
+    valid: Sequence[MessageLike] = messages
+    if columns.rejected or index_rejected:
+        valid_idx = [candidates[i] for i in columns.valid.tolist()]
+        valid = [messages[i] for i in valid_idx]
+        index_rejected.extend((candidates[i], reason) for i, reason in columns.rejected)
     batch = _batch(topic, valid, columns.event_ids, columns.numeric, columns.categorical,
                    columns.event_times)
-    return batch, rejected
+    if latest_event_time_ms is not None and len(batch):
+        future = batch.meta.event_times > latest_event_time_ms
+        if future.any():
+            for row in np.flatnonzero(future).tolist():
+                ahead = (int(batch.meta.event_times[row]) - latest_event_time_ms) / 1000
+                index_rejected.append((valid_idx[row], Rejected(
+                    "invalid_event_time",
+                    f"event_time {int(batch.meta.event_times[row])} ms is {ahead:.0f} s beyond "
+                    "the tolerated future (now + --event-time-tolerance)")))
+            batch = batch.select(np.flatnonzero(~future))
+    if len(index_rejected) > 1:
+        index_rejected.sort(key=lambda item: item[0])
+    return batch, [(messages[i], reason) for i, reason in index_rejected]
 
 
 def _batch(
@@ -103,4 +151,4 @@ def _batch(
         event_ids=event_ids,
         event_times=event_times,
     )
-    return ScoringBatch(features, meta)
+    return ScoringBatch(features, meta, messages)

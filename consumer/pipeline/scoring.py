@@ -4,6 +4,10 @@ When the pipeline's preprocessing compiles (`consumer.pipeline.preprocess`: the 
 ColumnTransformer, checked bit-identical on a probe at load), the scorer builds the model's
 input matrix from the frame's columns itself and calls the regressor's `predict` once; any
 other pipeline, or a frame the compiled step cannot take, goes through `pipeline.predict`.
+
+`predict_isolating` never lets one event's failure cost the batch: on a ScoringError it bisects
+the frame and returns the predictions of every part that scores, and the rows that fail alone
+(the pipeline dead-letters them as ``scoring_failed``). A batch that scores costs one predict.
 """
 
 from __future__ import annotations
@@ -90,3 +94,26 @@ class Scorer:
             if matrix is not None:
                 return pipeline.steps[-1][1].predict(matrix)
         return pipeline.predict(features)
+
+
+def predict_isolating(
+    scorer: Scorer, features: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """(predictions, rows they belong to, [(row, error)] of the rows that fail on their own).
+
+    One predict when the batch scores; else halves, recursively, down to single rows (at most
+    2n - 1 predicts when every row fails)."""
+    try:
+        return scorer.predict(features), np.arange(len(features)), []
+    except ScoringError as exc:
+        if len(features) == 1:
+            return np.empty(0), np.empty(0, dtype=np.int64), [(0, str(exc))]
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    failed: list[tuple[int, str]] = []
+    middle = len(features) // 2
+    for start, stop in ((0, middle), (middle, len(features))):
+        predictions, rows, errors = predict_isolating(scorer, features.iloc[start:stop])
+        parts.append((predictions, rows + start))
+        failed.extend((row + start, error) for row, error in errors)
+    return (np.concatenate([p for p, _ in parts]),
+            np.concatenate([r for _, r in parts]).astype(np.int64), failed)

@@ -6,6 +6,14 @@ producer's own limit is librdkafka's 1 MB ``message.max.bytes``, and two items g
 (2 MB and 10 MB: the poison input topic gets ``max.message.bytes`` raised for them; see
 ``INPUT_TOPIC_CONFIG``).
 
+The record around the event is input too: a few items carry a bad key (999,780 bytes: its
+prediction would not fit the producer's limit; not UTF-8) or bad headers (1,000 of them, one of
+64 KiB) around a valid value, and one a valid event_time far in the future (2099: only the
+consumer's clock makes it bad). `needs_record` tells them apart: a value-only check
+(`decode_event`) cannot see what is wrong with them. Two reasons no input record triggers under
+the default settings (`NOT_FROM_INPUT`): ``scoring_failed`` (the model fails) and
+``output_rejected`` (the broker refuses an output record).
+
 Duplicate event ids are not poison: two *different* input records with the same ``event_id``
 are both valid and each gets its own prediction. The audit counts per input record
 (partition, offset), never per event_id, so ``duplicate_id_events`` only checks that the second
@@ -15,7 +23,8 @@ one is not swallowed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import orjson
@@ -27,6 +36,11 @@ BIG_BYTES = 2 * 1024 * 1024
 HUGE_BYTES = 10 * 1024 * 1024
 INPUT_TOPIC_CONFIG = {"max.message.bytes": str(16 * 1024 * 1024)}
 PRODUCER_MAX_BYTES = 16 * 1024 * 1024
+BIG_KEY_BYTES = 999_780  # the issue's key: the input fits 1 MB, its prediction does not
+FUTURE_EVENT_TIME_MS = 4_070_908_800_000  # 2099-01-01: inside the schema's bounds
+NOT_FROM_INPUT = frozenset({"scoring_failed", "output_rejected"})
+
+Headers = list[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,14 @@ class Poison:
     name: str
     reason: str
     value: bytes | None
+    key_suffix: bytes = b""  # appended to the record's POISON/<n>-<name> key
+    headers: Headers | None = field(default=None, repr=False)
+    needs_clock: bool = False  # the value is bad only against the consumer's clock
+
+    @property
+    def needs_record(self) -> bool:
+        """The value alone looks valid: the key, headers or the clock make it poison."""
+        return bool(self.key_suffix) or self.headers is not None or self.needs_clock
 
 
 def good_event(**changes: Any) -> dict[str, Any]:
@@ -140,6 +162,14 @@ def poison_corpus() -> list[Poison]:
         Poison("time-negative", "invalid_event_time", _bad(event_time=-1)),
         Poison("time-bool", "invalid_event_time", _bad(event_time=True)),
         Poison("time-fraction", "invalid_event_time", _bad(event_time=1.5e12 + 0.5)),
+        Poison("time-future-2099", "invalid_event_time", _bad(event_time=FUTURE_EVENT_TIME_MS),
+               needs_clock=True),
+        # -- the record around a valid event: key and headers --------------------------------
+        Poison("key-999780-bytes", "invalid_key", _bad(), key_suffix=b"k" * BIG_KEY_BYTES),
+        Poison("key-not-utf8", "invalid_key", _bad(), key_suffix=b"\xff\xfe\xc3("),
+        Poison("headers-1000", "invalid_headers", _bad(),
+               headers=[(f"h{i}", b"v") for i in range(1000)]),
+        Poison("headers-64kb", "invalid_headers", _bad(), headers=[("big", b"x" * 65_536)]),
         # -- deeply nested -----------------------------------------------------------------
         Poison("nested-2000-deep", "not_json", b"[" * 2000 + b"]" * 2000),
         Poison("nested-carat-100", "wrong_type", _raw_carat(b"[" * 100 + b"]" * 100)),
@@ -155,12 +185,27 @@ def poison_corpus() -> list[Poison]:
     ]
     names = [p.name for p in items]
     assert len(set(names)) == len(names), "corpus names must be unique"
-    assert {p.reason for p in items} == set(REASONS), "the corpus must cover every reason"
+    reasons = set(REASONS) - NOT_FROM_INPUT
+    assert {p.reason for p in items} == reasons, "the corpus must cover every input reason"
     return items
 
 
 def poison_key(index: int, item: Poison) -> bytes:
-    return POISON_KEY_PREFIX + f"{index}-{item.name}".encode()
+    return POISON_KEY_PREFIX + f"{index}-{item.name}".encode() + item.key_suffix
+
+
+@cache
+def _headers_by_name() -> dict[bytes, Headers]:
+    return {p.name.encode(): p.headers for p in poison_corpus() if p.headers is not None}
+
+
+def poison_headers(key: bytes | None) -> Headers | None:
+    """The headers to send with the record of `key` (a `poison_key`), or None."""
+    if not is_poison_key(key):
+        return None
+    assert key is not None
+    name = key[len(POISON_KEY_PREFIX):].partition(b"-")[2]
+    return _headers_by_name().get(name)
 
 
 def is_poison_key(key: bytes | None) -> bool:

@@ -25,6 +25,7 @@ from tests.chaos.corpus import (
     PRODUCER_MAX_BYTES,
     duplicate_id_events,
     poison_corpus,
+    poison_headers,
     poison_key,
 )
 
@@ -111,7 +112,8 @@ class StreamProducer(threading.Thread):
                         p.poll(min(wait, 0.1))
                 chunk = self.records[first:first + self.chunk]
                 self.sent += produce_all(
-                    p, (KafkaRecord(self.topic, key, value) for key, value in chunk),
+                    p, (KafkaRecord(self.topic, key, value, poison_headers(key))
+                       for key, value in chunk),
                     timeout=QUEUE_TIMEOUT_MS / 1000, on_delivery=self.reports,
                     poll_every=len(chunk))
             while len(p) and not self.reports.failed:

@@ -13,6 +13,7 @@ import errno
 import json
 import logging
 import socket
+import time
 import urllib.request
 from types import SimpleNamespace
 
@@ -38,7 +39,9 @@ from consumer.edge.clients import (
 )
 from consumer.ops.http import HealthState, MetricsServer
 from consumer.ops.metrics import ConsumerMetrics
+from consumer.pipeline.batch import decode_batch
 from consumer.pipeline.decode import Rejected, decode_event
+from consumer.pipeline.envelope import EnvelopeLimits
 from consumer.settings import ConsumerSettings
 from model.features import CATEGORIES, FEATURES, TARGET
 from model.schema import MAX_EVENT_BYTES
@@ -46,7 +49,8 @@ from producer.app import producer_config as producer_app_config
 from producer.app import run_producer
 from producer.events import EventGenerator
 from producer.settings import ProducerSettings
-from tests.chaos.corpus import Poison, poison_corpus
+from tests.chaos.corpus import Poison, poison_corpus, poison_headers, poison_key
+from tests.unit.consumer.consumer_fakes import FakeMessage
 
 SECRET = "s3cr3t-value"
 SASL = {
@@ -207,7 +211,28 @@ def test_input_just_under_the_limit_is_parsed_and_just_over_is_not() -> None:
 @pytest.mark.parametrize("item", poison_corpus(), ids=lambda item: item.name)
 def test_every_poison_corpus_item_gets_its_reason(item: Poison) -> None:
     """The chaos corpus, offline: each bad input gets its specific dead-letter reason (e.g. a
-    1e999 literal is non_finite, not 'not JSON'), whatever its size or nesting depth."""
-    result = decode_event(item.value, MAX_EVENT_BYTES)
-    assert isinstance(result, Rejected), item.name
-    assert result.reason == item.reason, result.error
+    1e999 literal is non_finite, not 'not JSON'), whatever its size or nesting depth; the
+    record's key and headers and the consumer's clock count too (the consumer's decode)."""
+    if not item.needs_record:
+        result = decode_event(item.value, MAX_EVENT_BYTES)
+        assert isinstance(result, Rejected), item.name
+        assert result.reason == item.reason, result.error
+    message = FakeMessage(item.value, _key=poison_key(7, item), _headers=item.headers)
+    now_ms = int(time.time() * 1000)
+    batch, rejected = decode_batch("in", [message], MAX_EVENT_BYTES, envelope=EnvelopeLimits(),
+                                   latest_event_time_ms=now_ms + 3_600_000)
+    assert len(batch) == 0 and len(rejected) == 1, item.name
+    assert rejected[0][1].reason == item.reason, rejected[0][1].error
+
+
+def test_the_corpus_record_items_are_valid_events_but_for_their_record() -> None:
+    """The key, header and clock items carry a good value: only the record makes them poison."""
+    items = [item for item in poison_corpus() if item.needs_record]
+    assert {item.reason for item in items} == {"invalid_key", "invalid_headers",
+                                               "invalid_event_time"}
+    for item in items:
+        assert not isinstance(decode_event(item.value, MAX_EVENT_BYTES), Rejected), item.name
+    big = next(item for item in items if item.name == "key-999780-bytes")
+    assert len(poison_key(0, big)) > 999_780
+    assert poison_headers(poison_key(3, next(i for i in items if i.name == "headers-1000")))
+    assert poison_headers(poison_key(3, big)) is None and poison_headers(b"other") is None

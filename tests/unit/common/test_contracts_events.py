@@ -28,8 +28,11 @@ def test_model_schema_reexports_the_contract_objects() -> None:
 
 
 def test_the_reasons_are_distinct_and_pinned() -> None:
-    assert len(set(events.REASONS)) == len(events.REASONS) == 11
-    assert events.REASONS[0] == "oversize" and events.REASONS[-1] == "invalid_event_time"
+    assert len(set(events.REASONS)) == len(events.REASONS) == 15
+    assert events.REASONS[0] == "oversize" and events.REASONS[10] == "invalid_event_time"
+    # issue 12: the record around the event, and the failures that are not the input's
+    assert events.REASONS[11:] == ("invalid_key", "invalid_headers", "scoring_failed",
+                                   "output_rejected")
 
 
 def test_the_time_bounds_are_years_2000_to_2100() -> None:

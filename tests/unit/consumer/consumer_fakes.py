@@ -43,12 +43,16 @@ class FakeMessage:
     _partition: int = 0
     _topic: str = "in"
     _key: bytes | None = None
+    _headers: list[tuple[str, bytes | None]] | None = None
 
     def value(self) -> bytes | None:
         return self._value
 
     def key(self) -> bytes | None:
         return self._key
+
+    def headers(self) -> list[tuple[str, bytes | None]] | None:
+        return self._headers
 
     def offset(self) -> int:
         return self._offset

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from consumer.edge.lag import LagTracker
 from consumer.edge.offsets import first_offsets
-from consumer.exceptions import DeliveryError, ScoringError
+from consumer.exceptions import DeliveryError
 from consumer.loop.processor import BatchProcessor
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.batch import BatchMeta
@@ -143,12 +143,55 @@ class _ShortPipeline:
 
 
 @pytest.mark.parametrize(("pipeline", "match"), [
-    (_ExplodingPipeline(), "failed on a batch of 3 valid events: ValueError: boom"),
-    (_ShortPipeline(), "returned 2 predictions for 3 events"),
+    (_ExplodingPipeline(), "failed on a batch of 1 valid events: ValueError: boom"),
+    (_ShortPipeline(), "returned 0 predictions for 1 events"),
 ])
-def test_scoring_errors_are_explicit(pipeline, match: str) -> None:
+def test_scoring_errors_are_explicit_dead_letters_not_a_crash(pipeline, match: str) -> None:
+    """Issue 12, point 11: a model that fails on every event dead-letters each of them as
+    scoring_failed with the model's own words, and the batch commits (no crash loop)."""
     from consumer_fakes import FakeModel
 
-    processor, _, _, _ = make(FakeModel(pipeline))
-    with pytest.raises(ScoringError, match=match):
+    processor, sink, registry, _ = make(FakeModel(pipeline))
+    result = processor.process(mixed_batch())
+    assert (result.predictions, result.dead_lettered, result.committed) == (0, 5, True)
+    outputs, dlq, _ = sink.batches[0]
+    assert outputs == []
+    headers = [dict(r.headers or []) for r in dlq]
+    assert [h["dlq.reason"] for h in headers] == [
+        b"scoring_failed", b"not_json", b"scoring_failed", b"unknown_category", b"scoring_failed"]
+    assert all(match in h["dlq.error"].decode() for h in headers[::2]), headers
+    assert registry.get_sample_value(
+        "diamond_invalid_events_total", {"reason": "scoring_failed"}) == 3
+
+
+def test_a_refused_output_is_dead_lettered_by_the_retry_and_then_forgotten(tiny_model) -> None:
+    """Issue 12, point 1: the sink names the event whose record was refused; the retried batch
+    dead-letters it (output_rejected) instead of producing it again, and commits."""
+    from consumer.edge.delivery import OutputRejectedError
+
+    refused = OutputRejectedError("refused", {(None, 0, 101): "MSG_SIZE_TOO_LARGE: too large"})
+    processor, sink, registry, _ = make(tiny_model, fail=refused)
+    with pytest.raises(OutputRejectedError):
         processor.process(mixed_batch())
+    assert processor.refused == {("in", 0, 101): 1}
+    sink.fail = None
+    result = processor.process(mixed_batch())
+    assert (result.predictions, result.dead_lettered, result.committed) == (2, 3, True)
+    outputs, dlq, _ = sink.batches[0]
+    assert [orjson.loads(r.value or b"")["event_id"] for r in outputs] == ["g0", "g2"]
+    assert [dict(r.headers or [])["dlq.reason"] for r in dlq] == [
+        b"not_json", b"output_rejected", b"unknown_category"]
+    assert processor.refused == {}  # written: forgotten
+    assert registry.get_sample_value(
+        "diamond_invalid_events_total", {"reason": "output_rejected"}) == 1
+
+
+def test_latency_is_never_negative(tiny_model) -> None:
+    """Issue 12, point 9: an event_time ahead of the clock (within the tolerance) observes 0."""
+    import time
+
+    ahead = int((time.time() + 1800) * 1000)  # 30 min ahead: accepted, not a negative latency
+    processor, _, registry, _ = make(tiny_model)
+    processor.process([FakeMessage(encode(event(event_time=ahead)), _offset=1)])
+    assert registry.get_sample_value("diamond_end_to_end_latency_seconds_count") == 1
+    assert registry.get_sample_value("diamond_end_to_end_latency_seconds_sum") == 0.0
