@@ -12,7 +12,12 @@ Every resource is registered on one `ExitStack` as soon as it exists, so whateve
 broker check, the loop, a signal) closes exactly what was opened, in reverse order.
 
 Shutdown (SIGTERM/SIGINT set `stop_event`): the current batch is finished and committed, then
-the consumer is closed (it leaves the group at once) and the producer flushed.
+the consumer is closed (it leaves the group at once; with a --replica-id it stays a static member
+until session.timeout.ms, so that its restart takes its partitions back) and the producer flushed.
+
+Replaced: another process started with the same --replica-id fences this one (consumer and
+producer). That is no failure: the open batch is not committed (its transaction was aborted by
+the fence), resources close as usual, `run()` returns and the process exits 0.
 
 Drift monitoring (`consumer.drift`, on unless --no-drift) is built from the settings: the group
 subscribes to the labels topic too, and the drift observer evaluates after batches and when idle.
@@ -38,7 +43,7 @@ from consumer.edge.clients import (
     check_broker,
 )
 from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
-from consumer.edge.errors import ClientErrors
+from consumer.edge.errors import ClientErrors, replaced_by
 from consumer.edge.lag import LagTracker
 from consumer.exceptions import ConsumerError, ModelLoadError
 from consumer.loop.consume import ConsumeLoop
@@ -95,6 +100,7 @@ class ScoringService:
         self.health.model_loaded = True
         self.drift = build_drift_observer(s, model, self.registry)
         with ExitStack() as stack:
+            stack.push(self._replaced)  # first in, last out: sees the error once all is closed
             self.server = self._serve()
             stack.callback(self.server.stop)
             if self.drift is not None:
@@ -147,6 +153,22 @@ class ScoringService:
             self.summary.batches, self.summary.seconds, self.summary.events_per_second,
         )
         return self.summary
+
+    def _replaced(self, _type: object, exc: BaseException | None, _tb: object) -> bool:
+        """True (swallow the error: a clean stop) when a newer process with our replica id
+        fenced this one; never without a replica id (a random one cannot be taken over)."""
+        if not self.settings.replica_id or not isinstance(exc, Exception):
+            return False
+        cause = replaced_by(exc)
+        if cause is None:
+            return False
+        log.warning(
+            "replaced: another process started as replica %r and fenced this one (%s); "
+            "stopped without committing anything more (the open batch was aborted)",
+            self.settings.replica_id, cause.str(),
+        )
+        self.summary.replaced = True
+        return True
 
     def _serve(self) -> MetricsServer:
         s = self.settings

@@ -4,6 +4,14 @@ Both guarantees read with `isolation.level=read_committed` (never score an abort
 write), never auto-commit and never auto-store offsets: offsets move only after the outputs of
 a batch are durably written. The producer is idempotent with acks=all; in exactly-once mode it
 is also transactional. The user's `kafka_config` (security settings) is applied to every client.
+
+Replica identity (`--replica-id`): set, it is the consumer's `group.instance.id` (static
+membership) and the suffix of a stable `transactional.id` (prefix.group.replica), so a restarted
+replica rejoins with its old assignment instead of waiting out the dead member's session, and
+its `init_transactions` fences the dead predecessor and aborts its open transaction at once.
+A static member does not leave the group when it closes, so the session timeout is what a
+replica stopped for good costs: it is `STATIC_SESSION_TIMEOUT_MS` unless `kafka_config` sets
+`session.timeout.ms`. Unset: a random identity per process (dynamic membership), as before.
 """
 
 from __future__ import annotations
@@ -30,9 +38,25 @@ kafka_log = logging.getLogger("consumer.librdkafka")
 kafka_log.addFilter(RateLimitFilter())
 
 
-def instance_id() -> str:
-    """This consumer process: host name and pid (client ids, the drift-report key)."""
+# A replica stopped for good (scale-in) keeps its partitions this long: librdkafka's 45 s default
+# is longer than a restart takes (a few seconds) by far; 10 s covers a restart with room to spare.
+STATIC_SESSION_TIMEOUT_MS = 10_000
+
+
+def instance_id(settings: ConsumerSettings | None = None) -> str:
+    """This replica: its `replica_id` when set, else host name and pid (client ids, the
+    drift-report key)."""
+    if settings is not None and settings.replica_id:
+        return settings.replica_id
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def membership(settings: ConsumerSettings) -> dict[str, Any]:
+    """Static group membership for a replica with an identity; nothing (dynamic) without."""
+    if not settings.replica_id:
+        return {}
+    return {"group.instance.id": settings.replica_id,
+            "session.timeout.ms": STATIC_SESSION_TIMEOUT_MS}
 
 
 def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
@@ -43,16 +67,18 @@ def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
-        "client.id": f"diamond-scorer-{instance_id()}",
+        "client.id": f"diamond-scorer-{instance_id(settings)}",
         "logger": kafka_log,
+        **membership(settings),
         **callbacks,
     }
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)
 
 
 def transactional_id(settings: ConsumerSettings) -> str:
-    """prefix + group + a per-process unique suffix (KIP-447: fencing is by consumer group)."""
-    suffix = f"{instance_id()}-{uuid.uuid4().hex[:8]}"
+    """prefix + group + the replica id, stable across restarts so that a restart fences its
+    predecessor; without one a per-process unique suffix (KIP-447: the group fences zombies)."""
+    suffix = settings.replica_id or f"{instance_id()}-{uuid.uuid4().hex[:8]}"
     return f"{settings.transactional_id_prefix}.{settings.group_id}.{suffix}"
 
 
@@ -63,7 +89,7 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "linger.ms": 5,
         "compression.type": "lz4",
         "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
-        "client.id": f"diamond-scorer-{instance_id()}",
+        "client.id": f"diamond-scorer-{instance_id(settings)}",
         "logger": kafka_log,
         **callbacks,
     }
@@ -86,7 +112,7 @@ def offsets_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "isolation.level": "read_uncommitted",
-        "client.id": f"diamond-scorer-lag-{instance_id()}",
+        "client.id": f"diamond-scorer-lag-{instance_id(settings)}",
         "logger": kafka_log,
     }
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)
