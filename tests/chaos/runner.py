@@ -287,6 +287,9 @@ class Run:
     def finish(self, *, timeout: float = 240.0) -> Result:
         for proc in self.procs:
             if proc.alive:
+                # a consumer still starting has no SIGTERM handler yet (it would die of the
+                # signal): it serves /metrics only after installing it
+                self.wait_until(f"{proc.name} serving", lambda p=proc: p.served, 120, [proc])
                 code = proc.terminate()
                 self.check(code == 0, f"{proc.name} exited {code} after SIGTERM")
         a = audit(self.cluster, self.input, self.output, self.dlq, self.stream.poison, timeout)
