@@ -239,7 +239,9 @@ def load_model(path: Any) -> ModelLike:
 
 def _close_consumer(consumer: Consumer) -> None:
     try:
-        consumer.close()  # leaves the group now: partitions move without a timeout
+        # leaves the group now: partitions move without a timeout (a static member, with a
+        # --replica-id, stays: its restart takes them back, else they move at session timeout)
+        consumer.close()
     except (KafkaException, RuntimeError) as exc:
         log.warning("closing the consumer failed: %s", exc)
 
