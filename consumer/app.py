@@ -12,8 +12,8 @@ Every resource is registered on one `ExitStack` as soon as it exists, so whateve
 broker check, the loop, a signal) closes exactly what was opened, in reverse order.
 
 Shutdown (SIGTERM/SIGINT set `stop_event`): the current batch is finished and committed, then
-the consumer is closed (it leaves the group at once; with a --replica-id it stays a static member
-until session.timeout.ms, so that its restart takes its partitions back) and the producer flushed.
+the consumer leaves the group at once (a static member, with a --replica-id, too) and is closed,
+and the producer flushed. (A crashed replica never left: its restart takes its partitions back.)
 
 Replaced: another process started with the same --replica-id fences this one (consumer and
 producer). That is no failure: the open batch is not committed (its transaction was aborted by
@@ -41,6 +41,7 @@ from consumer.edge.clients import (
     build_offsets_reader,
     build_producer,
     check_broker,
+    leave_group,
 )
 from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
 from consumer.edge.errors import ClientErrors, replaced_by
@@ -118,7 +119,7 @@ class ScoringService:
             # so that on exit the consumer closes first: it leaves the group at once and its
             # partitions move, then the producer is flushed
             stack.callback(sink.close)
-            stack.callback(_close_consumer, consumer)
+            stack.callback(_close_consumer, consumer, leave=bool(s.replica_id))
             sink.start()
             lag = LagTracker(
                 build_admin(s), s.group_id, self.metrics, s.lag_interval,
@@ -237,11 +238,16 @@ def load_model(path: Any) -> ModelLike:
         ) from exc
 
 
-def _close_consumer(consumer: Consumer) -> None:
+def _close_consumer(consumer: Consumer, *, leave: bool = False) -> None:
+    if leave:
+        # a static member (--replica-id) does not leave on close(): a stop on purpose hands its
+        # partitions over now (after a crash its restart takes them back)
+        try:
+            leave_group(consumer)
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("leaving the group failed (partitions move at session timeout): %s", exc)
     try:
-        # leaves the group now: partitions move without a timeout (a static member, with a
-        # --replica-id, stays: its restart takes them back, else they move at session timeout)
-        consumer.close()
+        consumer.close()  # a dynamic member leaves the group now: partitions move at once
     except (KafkaException, RuntimeError) as exc:
         log.warning("closing the consumer failed: %s", exc)
 

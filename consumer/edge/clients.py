@@ -6,12 +6,13 @@ a batch are durably written. The producer is idempotent with acks=all; in exactl
 is also transactional. The user's `kafka_config` (security settings) is applied to every client.
 
 Replica identity (`--replica-id`): set, it is the consumer's `group.instance.id` (static
-membership) and the suffix of a stable `transactional.id` (prefix.group.replica), so a restarted
-replica rejoins with its old assignment instead of waiting out the dead member's session, and
-its `init_transactions` fences the dead predecessor and aborts its open transaction at once.
-A static member does not leave the group when it closes, so the session timeout is what a
-replica stopped for good costs: it is `STATIC_SESSION_TIMEOUT_MS` unless `kafka_config` sets
-`session.timeout.ms`. Unset: a random identity per process (dynamic membership), as before.
+membership) and the suffix of a stable `transactional.id` (prefix.group.replica), so a replica
+restarted after a crash rejoins with its old assignment instead of waiting out the dead member's
+session, and its `init_transactions` fences the dead predecessor and aborts its open transaction
+at once. A static member does not leave the group on `close()` (KIP-345): a graceful stop
+therefore leaves explicitly (`leave_group`), so that a replica stopped on purpose hands its
+partitions over at once, as a dynamic member does. Unset: a random identity per process
+(dynamic membership), as before.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -38,9 +40,7 @@ kafka_log = logging.getLogger("consumer.librdkafka")
 kafka_log.addFilter(RateLimitFilter())
 
 
-# A replica stopped for good (scale-in) keeps its partitions this long: librdkafka's 45 s default
-# is longer than a restart takes (a few seconds) by far; 10 s covers a restart with room to spare.
-STATIC_SESSION_TIMEOUT_MS = 10_000
+LEAVE_TIMEOUT = 5.0  # seconds a graceful stop waits for its partitions to be revoked
 
 
 def instance_id(settings: ConsumerSettings | None = None) -> str:
@@ -52,11 +52,24 @@ def instance_id(settings: ConsumerSettings | None = None) -> str:
 
 
 def membership(settings: ConsumerSettings) -> dict[str, Any]:
-    """Static group membership for a replica with an identity; nothing (dynamic) without."""
+    """Static group membership for a replica with an identity; nothing (dynamic) without.
+
+    The session timeout stays librdkafka's (45 s): it is what a crashed replica that does not
+    come back costs, and a shorter one lets a broker outage longer than it end in the member
+    fencing itself (librdkafka rejoins under a new member id, issue #3437)."""
     if not settings.replica_id:
         return {}
-    return {"group.instance.id": settings.replica_id,
-            "session.timeout.ms": STATIC_SESSION_TIMEOUT_MS}
+    return {"group.instance.id": settings.replica_id}
+
+
+def leave_group(consumer: Consumer, timeout: float = LEAVE_TIMEOUT) -> None:
+    """Leave the group now, a static member too: unsubscribe, then serve the consumer until
+    its partitions are revoked (the leave request follows). Messages it still returns are
+    dropped: none of them was processed, none is committed."""
+    consumer.unsubscribe()
+    deadline = time.monotonic() + timeout
+    while consumer.assignment() and time.monotonic() < deadline:
+        consumer.consume(num_messages=100, timeout=0.1)
 
 
 def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from pydantic_settings import CliApp
 
 from consumer.app import ScoringService
 from consumer.edge.clients import (
-    STATIC_SESSION_TIMEOUT_MS,
     consumer_config,
     instance_id,
     offsets_reader_config,
@@ -47,7 +46,7 @@ def test_a_replica_id_makes_a_static_member_with_a_stable_transactional_id() -> 
     s = settings(replica_id="consumer-2")
     c = consumer_config(s)
     assert c["group.instance.id"] == "consumer-2"
-    assert c["session.timeout.ms"] == STATIC_SESSION_TIMEOUT_MS
+    assert "session.timeout.ms" not in c  # librdkafka's: a shorter one risks self-fencing
     assert c["client.id"] == "diamond-scorer-consumer-2"
     p = producer_config(s)
     assert p["transactional.id"] == "tx.g.consumer-2"
@@ -67,9 +66,10 @@ def test_without_a_replica_id_every_process_is_new_to_the_group() -> None:
     assert instance_id(s) == instance_id() != ""
 
 
-def test_kafka_config_overrides_the_static_session_timeout() -> None:
+def test_kafka_config_sets_the_session_timeout_of_a_static_member_too() -> None:
     s = settings(replica_id="r1", kafka_config={"session.timeout.ms": "30000"})
     assert consumer_config(s)["session.timeout.ms"] == "30000"
+    assert consumer_config(s)["group.instance.id"] == "r1"
 
 
 def test_the_replica_id_reaches_the_settings_from_flag_and_env(
