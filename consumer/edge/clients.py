@@ -24,7 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from common.kafka.config import client_config, redact
@@ -65,8 +65,15 @@ def membership(settings: ConsumerSettings) -> dict[str, Any]:
 def leave_group(consumer: Consumer, timeout: float = LEAVE_TIMEOUT) -> None:
     """Leave the group now, a static member too: unsubscribe, then serve the consumer until
     its partitions are revoked (the leave request follows). Messages it still returns are
-    dropped: none of them was processed, none is committed."""
-    consumer.unsubscribe()
+    dropped: none of them was processed, none is committed. A consumer that failed (fenced) has
+    no membership left to give up: nothing to do."""
+    try:
+        consumer.unsubscribe()
+    except KafkaException as exc:
+        if exc.args and isinstance(exc.args[0], KafkaError) and exc.args[0].code() == \
+                KafkaError._FATAL:
+            return
+        raise
     deadline = time.monotonic() + timeout
     while consumer.assignment() and time.monotonic() < deadline:
         consumer.consume(num_messages=100, timeout=0.1)

@@ -17,6 +17,7 @@ from consumer.app import ScoringService
 from consumer.edge.clients import (
     consumer_config,
     instance_id,
+    leave_group,
     offsets_reader_config,
     producer_config,
 )
@@ -185,3 +186,41 @@ def test_other_fatal_errors_stay_failures_with_a_replica_id(
     service = _service_failing_with(monkeypatch, tiny_model, err, replica_id="r1")
     with pytest.raises(FatalKafkaError):
         service.run()
+
+
+# -- a graceful stop leaves the group, a static member too ------------------------------------
+
+
+class LeavingConsumer:
+    """unsubscribe(), then the assignment empties after `polls` consume() calls."""
+
+    def __init__(self, polls: int, unsubscribe_error: KafkaError | None = None) -> None:
+        self.polls, self.unsubscribe_error = polls, unsubscribe_error
+        self.calls: list[str] = []
+
+    def unsubscribe(self) -> None:
+        self.calls.append("unsubscribe")
+        if self.unsubscribe_error is not None:
+            raise KafkaException(self.unsubscribe_error)
+
+    def assignment(self) -> list[object]:
+        return [object()] if self.calls.count("consume") < self.polls else []
+
+    def consume(self, num_messages: int, timeout: float) -> list[object]:
+        self.calls.append("consume")
+        return []
+
+
+def test_leaving_serves_the_consumer_until_its_partitions_are_revoked() -> None:
+    consumer = LeavingConsumer(polls=3)
+    leave_group(consumer, timeout=30)  # type: ignore[arg-type]
+    assert consumer.calls == ["unsubscribe", "consume", "consume", "consume"]
+
+
+def test_a_fenced_consumer_has_nothing_to_leave() -> None:
+    consumer = LeavingConsumer(polls=3, unsubscribe_error=FENCED_CONSUMER)
+    leave_group(consumer, timeout=30)  # type: ignore[arg-type]
+    assert consumer.calls == ["unsubscribe"]
+    other = LeavingConsumer(polls=3, unsubscribe_error=KafkaError(KafkaError._TRANSPORT))
+    with pytest.raises(KafkaException):
+        leave_group(other, timeout=30)  # type: ignore[arg-type]
