@@ -12,7 +12,12 @@ Every resource is registered on one `ExitStack` as soon as it exists, so whateve
 broker check, the loop, a signal) closes exactly what was opened, in reverse order.
 
 Shutdown (SIGTERM/SIGINT set `stop_event`): the current batch is finished and committed, then
-the consumer is closed (it leaves the group at once) and the producer flushed.
+the consumer leaves the group at once (a static member, with a --replica-id, too) and is closed,
+and the producer flushed. (A crashed replica never left: its restart takes its partitions back.)
+
+Replaced: another process started with the same --replica-id fences this one (consumer and
+producer). That is no failure: the open batch is not committed (its transaction was aborted by
+the fence), resources close as usual, `run()` returns and the process exits 0.
 
 Drift monitoring (`consumer.drift`, on unless --no-drift) is built from the settings: the group
 subscribes to the labels topic too, and the drift observer evaluates after batches and when idle.
@@ -52,6 +57,7 @@ from consumer.edge.clients import (
     build_offsets_reader,
     build_producer,
     check_broker,
+    leave_group,
 )
 from consumer.edge.delivery import (
     HANG_GRACE,
@@ -60,7 +66,7 @@ from consumer.edge.delivery import (
     AtLeastOnceSink,
     ExactlyOnceSink,
 )
-from consumer.edge.errors import ClientErrors
+from consumer.edge.errors import ClientErrors, replaced_by
 from consumer.edge.lag import LagTracker
 from consumer.exceptions import ConsumerError, ModelLoadError
 from consumer.loop.consume import ConsumeLoop
@@ -120,6 +126,7 @@ class ScoringService:
         self.health.model_loaded = True
         self.drift = build_drift_observer(s, model, self.registry)
         with ExitStack() as stack:
+            stack.push(self._replaced)  # first in, last out: sees the error once all is closed
             self.server = self._serve()
             stack.callback(self.server.stop)
             if self.drift is not None:
@@ -137,7 +144,7 @@ class ScoringService:
             # so that on exit the consumer closes first: it leaves the group at once and its
             # partitions move, then the producer is flushed
             stack.callback(sink.close)
-            stack.callback(_close_consumer, consumer)
+            stack.callback(_close_consumer, consumer, leave=bool(s.replica_id))
             sink.start()
             lag = LagTracker(
                 build_admin(s), s.group_id, self.metrics, s.lag_interval,
@@ -172,6 +179,22 @@ class ScoringService:
             self.summary.batches, self.summary.seconds, self.summary.events_per_second,
         )
         return self.summary
+
+    def _replaced(self, _type: object, exc: BaseException | None, _tb: object) -> bool:
+        """True (swallow the error: a clean stop) when a newer process with our replica id
+        fenced this one; never without a replica id (a random one cannot be taken over)."""
+        if not self.settings.replica_id or not isinstance(exc, Exception):
+            return False
+        cause = replaced_by(exc)
+        if cause is None:
+            return False
+        log.warning(
+            "replaced: another process started as replica %r and fenced this one (%s); "
+            "stopped without committing anything more (the open batch was aborted)",
+            self.settings.replica_id, cause.str(),
+        )
+        self.summary.replaced = True
+        return True
 
     def _serve(self) -> MetricsServer:
         s = self.settings
@@ -252,9 +275,16 @@ def load_model(path: Any, *, expected_sha256: str | None = None) -> ModelLike:
         ) from exc
 
 
-def _close_consumer(consumer: Consumer) -> None:
+def _close_consumer(consumer: Consumer, *, leave: bool = False) -> None:
+    if leave:
+        # a static member (--replica-id) does not leave on close(): a stop on purpose hands its
+        # partitions over now (after a crash its restart takes them back)
+        try:
+            leave_group(consumer)
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("leaving the group failed (partitions move at session timeout): %s", exc)
     try:
-        consumer.close()  # leaves the group now: partitions move without a timeout
+        consumer.close()  # a dynamic member leaves the group now: partitions move at once
     except (KafkaException, RuntimeError) as exc:
         log.warning("closing the consumer failed: %s", exc)
 

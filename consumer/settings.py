@@ -41,6 +41,7 @@ RESERVED_KAFKA_KEYS = frozenset(
         "enable.auto.offset.store",
         "isolation.level",
         "transactional.id",
+        "group.instance.id",
         "enable.idempotence",
         "acks",
         "request.required.acks",
@@ -62,6 +63,13 @@ class ConsumerSettings(BaseSettings):
     output_topic: str = Field(PREDICTIONS_TOPIC, min_length=1, description="predictions")
     dlq_topic: str = Field(DLQ_TOPIC, min_length=1, description="dead-letter topic")
     group_id: str = Field("diamond-scorer", min_length=1, description="consumer group")
+    # -- replica identity (consumer.edge.clients): static membership, a stable transactional.id
+    replica_id: str = Field(
+        "", max_length=200, pattern=r"^[A-Za-z0-9._-]*$",
+        description="stable identity of this replica (compose: the container's host name, "
+        "Kubernetes: the pod name): a restart takes its partitions back and fences its "
+        "predecessor at once; '' = a random identity per process",
+    )
     model_path: Path = Field(DEFAULT_ARTIFACT_DIR, description="model artifact directory")
     metrics_port: int = Field(
         8000, ge=0, le=65535, description="port of /metrics, /healthz, /readyz (0: any free port)"

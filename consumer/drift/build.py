@@ -67,7 +67,7 @@ def build_drift_observer(
             )
         except ProfileError as exc:
             log.warning("concept drift is off (labels are still counted): %s", exc)
-    instance = instance_id()
+    instance = instance_id(settings)
     publisher = None
     if settings.drift_reports_topic:
         publisher = ReportPublisher(

@@ -4,6 +4,15 @@ Both guarantees read with `isolation.level=read_committed` (never score an abort
 write), never auto-commit and never auto-store offsets: offsets move only after the outputs of
 a batch are durably written. The producer is idempotent with acks=all; in exactly-once mode it
 is also transactional. The user's `kafka_config` (security settings) is applied to every client.
+
+Replica identity (`--replica-id`): set, it is the consumer's `group.instance.id` (static
+membership) and the suffix of a stable `transactional.id` (prefix.group.replica), so a replica
+restarted after a crash rejoins with its old assignment instead of waiting out the dead member's
+session, and its `init_transactions` fences the dead predecessor and aborts its open transaction
+at once. A static member does not leave the group on `close()` (KIP-345): a graceful stop
+therefore leaves explicitly (`leave_group`), so that a replica stopped on purpose hands its
+partitions over at once, as a dynamic member does. Unset: a random identity per process
+(dynamic membership), as before.
 """
 
 from __future__ import annotations
@@ -11,10 +20,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from common.kafka.config import client_config, redact
@@ -31,9 +41,43 @@ kafka_log = logging.getLogger("consumer.librdkafka")
 kafka_log.addFilter(RateLimitFilter())
 
 
-def instance_id() -> str:
-    """This consumer process: host name and pid (client ids, the drift-report key)."""
+LEAVE_TIMEOUT = 5.0  # seconds a graceful stop waits for its partitions to be revoked
+
+
+def instance_id(settings: ConsumerSettings | None = None) -> str:
+    """This replica: its `replica_id` when set, else host name and pid (client ids, the
+    drift-report key)."""
+    if settings is not None and settings.replica_id:
+        return settings.replica_id
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def membership(settings: ConsumerSettings) -> dict[str, Any]:
+    """Static group membership for a replica with an identity; nothing (dynamic) without.
+
+    The session timeout stays librdkafka's (45 s): it is what a crashed replica that does not
+    come back costs, and a shorter one lets a broker outage longer than it end in the member
+    fencing itself (librdkafka rejoins under a new member id, issue #3437)."""
+    if not settings.replica_id:
+        return {}
+    return {"group.instance.id": settings.replica_id}
+
+
+def leave_group(consumer: Consumer, timeout: float = LEAVE_TIMEOUT) -> None:
+    """Leave the group now, a static member too: unsubscribe, then serve the consumer until
+    its partitions are revoked (the leave request follows). Messages it still returns are
+    dropped: none of them was processed, none is committed. A consumer that failed (fenced) has
+    no membership left to give up: nothing to do."""
+    try:
+        consumer.unsubscribe()
+    except KafkaException as exc:
+        if exc.args and isinstance(exc.args[0], KafkaError) and exc.args[0].code() == \
+                KafkaError._FATAL:
+            return
+        raise
+    deadline = time.monotonic() + timeout
+    while consumer.assignment() and time.monotonic() < deadline:
+        consumer.consume(num_messages=100, timeout=0.1)
 
 
 def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, Any]:
@@ -44,16 +88,18 @@ def consumer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
-        "client.id": f"diamond-scorer-{instance_id()}",
+        "client.id": f"diamond-scorer-{instance_id(settings)}",
         "logger": kafka_log,
+        **membership(settings),
         **callbacks,
     }
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)
 
 
 def transactional_id(settings: ConsumerSettings) -> str:
-    """prefix + group + a per-process unique suffix (KIP-447: fencing is by consumer group)."""
-    suffix = f"{instance_id()}-{uuid.uuid4().hex[:8]}"
+    """prefix + group + the replica id, stable across restarts so that a restart fences its
+    predecessor; without one a per-process unique suffix (KIP-447: the group fences zombies)."""
+    suffix = settings.replica_id or f"{instance_id()}-{uuid.uuid4().hex[:8]}"
     return f"{settings.transactional_id_prefix}.{settings.group_id}.{suffix}"
 
 
@@ -66,7 +112,7 @@ def producer_config(settings: ConsumerSettings, **callbacks: Any) -> dict[str, A
         "delivery.report.only.error": True,  # success is checked by flush/commit_transaction
         # no longer than the sink's flush wait: a failed batch leaves nothing queued behind it
         "message.timeout.ms": message_timeout_ms(settings),
-        "client.id": f"diamond-scorer-{instance_id()}",
+        "client.id": f"diamond-scorer-{instance_id(settings)}",
         "logger": kafka_log,
         **callbacks,
     }
@@ -89,7 +135,7 @@ def offsets_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "isolation.level": "read_uncommitted",
-        "client.id": f"diamond-scorer-lag-{instance_id()}",
+        "client.id": f"diamond-scorer-lag-{instance_id(settings)}",
         "logger": kafka_log,
     }
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)

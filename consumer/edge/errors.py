@@ -1,18 +1,56 @@
 """Errors the Kafka clients report outside a call: the `error_cb` of every client, and the
 error events `consume()` returns. Counted (``diamond_kafka_errors_total``), logged rate-limited
-per error name; a fatal one is kept for the loop to raise (`raise_if_fatal`)."""
+per error name; a fatal one is kept for the loop to raise (`raise_if_fatal`).
+
+Replaced: with a replica identity (`--replica-id`) a second process started with the same
+identity fences this one: the group answers FENCED_INSTANCE_ID (the consumer turns fatal) and
+the transaction coordinator fences the producer (`_FENCED`). `replaced_by` finds that fencing
+error behind a `FatalKafkaError`, so the service can stop cleanly instead of failing.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, KafkaException
 
 from consumer.exceptions import FatalKafkaError
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.ops.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
+
+# Another process took over our identity: our static member or our transactional.id is fenced.
+FENCING_CODES = frozenset(
+    {KafkaError.FENCED_INSTANCE_ID, KafkaError.PRODUCER_FENCED, KafkaError._FENCED}
+)
+# A fatal consumer reports the generic _FATAL code; its text names the underlying error, as
+# librdkafka words it (taken from librdkafka itself, not copied).
+_FENCING_TEXTS = tuple(KafkaError(code).str() for code in sorted(FENCING_CODES))
+
+
+def is_fencing(err: KafkaError) -> bool:
+    """Is `err` this process being fenced by a newer one with the same identity?"""
+    if err.code() in FENCING_CODES:
+        return True
+    return err.code() == KafkaError._FATAL and any(t in err.str() for t in _FENCING_TEXTS)
+
+
+def replaced_by(exc: BaseException) -> KafkaError | None:
+    """The fencing error among `exc`'s causes and contexts, None when there is none."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, KafkaException) and current.args:
+            err = current.args[0]
+            if isinstance(err, KafkaError) and is_fencing(err):
+                return err
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return None
 
 
 class ClientErrors:
@@ -33,12 +71,15 @@ class ClientErrors:
 
     def raise_if_fatal(self) -> None:
         if self.fatal is not None:
-            raise FatalKafkaError(f"fatal Kafka client error: {self.fatal}")
+            raise FatalKafkaError(f"fatal Kafka client error: {self.fatal}") from KafkaException(
+                self.fatal
+            )
 
     def on_consume_error(self, err: KafkaError, topic: str | None, partition: int | None) -> None:
-        """An error event from `consume()` (not end-of-partition): fatal raises."""
-        if err.fatal():
-            raise FatalKafkaError(f"fatal consumer error: {err}")
+        """An error event from `consume()` (not end-of-partition): fatal raises. A consumer
+        that turned fatal (e.g. fenced) reports `_FATAL` with `fatal()` False: fatal too."""
+        if err.fatal() or err.code() == KafkaError._FATAL:
+            raise FatalKafkaError(f"fatal consumer error: {err}") from KafkaException(err)
         self.metrics.kafka_errors.inc()
         self._limited.log(
             logging.ERROR, err.name(), "consume error on %s[%s]: %s", topic, partition, err,

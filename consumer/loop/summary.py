@@ -13,6 +13,7 @@ class RunSummary:
     batches: int = 0
     retries: int = 0
     seconds: float = 0.0
+    replaced: bool = False  # stopped because a newer process took over this --replica-id
 
     @property
     def events_per_second(self) -> float:

@@ -49,6 +49,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--kafka-config", action="append", default=[], metavar="KEY=VALUE",
                    help="librdkafka property for every consumer, e.g. session.timeout.ms=10000 "
                         "for faster failover (default: the consumer's defaults)")
+    p.add_argument("--no-replica-id", dest="replica_ids", action="store_false",
+                   help="run each consumer with a random identity (dynamic membership) instead "
+                        "of a stable --replica-id per slot")
     p.add_argument("--keep", action="store_true", help="keep the brokers' data dirs")
     return p.parse_args(argv)
 
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir, quick=args.quick, seed=args.seed,
         soak_seconds=args.soak_seconds or (60.0 if args.quick else 600.0),
         soak_rate=args.soak_rate, kafka_config=tuple(args.kafka_config),
+        replica_ids=args.replica_ids,
     )
     log.info("chaos: %s x %s, %d events each; logs in %s", names, guarantees, opts.events,
              workdir)

@@ -27,11 +27,13 @@ log = logging.getLogger(__name__)
 
 class ConsumerProc(ConsumerChild):
     """A chaos consumer: ``args`` as flags, ``env`` on top of the environment (``CONSUMER_FAULT``
-    for a targeted kill); it dies with the harness (``die_with_parent``)."""
+    for a targeted kill); it dies with the harness (``die_with_parent``). ``slot``: the place
+    it fills (its replica id): a restart fills the same slot."""
 
     def __init__(self, name: str, args: Sequence[str], log_path: Path,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, *, slot: int = 1) -> None:
         self.env_extra = env or {}
+        self.slot = slot
         super().__init__(name, log_file=log_path, flags=args, extra_env=self.env_extra,
                          banner=f"{name} {self.env_extra}", preexec_fn=die_with_parent)
         self.expect_up = False  # set by the first good scrape, cleared before a stop/kill

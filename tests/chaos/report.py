@@ -51,6 +51,7 @@ def write_json(path: Path, opts: Options, results: list[Result], started: float)
         "options": {"events": opts.events, "quick": opts.quick, "seed": opts.seed,
                     "batch_size": opts.batch_size, "soak_seconds": opts.soak_seconds,
                     "soak_rate": opts.soak_rate, "kafka_config": list(opts.kafka_config),
+                    "replica_ids": opts.replica_ids,
                     "workdir": str(opts.workdir)},
         "passed": all(r.passed for r in results),
         "results": [r.as_dict() for r in results],

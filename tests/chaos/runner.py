@@ -35,6 +35,9 @@ class Options:
     soak_seconds: float = 600.0
     soak_rate: float = 2000.0
     kafka_config: tuple[str, ...] = ()  # KEY=VALUE for every consumer (--kafka-config)
+    # each consumer slot runs with a stable --replica-id (a restart takes its partitions back
+    # and fences its predecessor at once); False: a random identity per process, as before
+    replica_ids: bool = True
 
 
 @dataclass
@@ -153,7 +156,8 @@ class Run:
         self.producer.start()
         return self.producer
 
-    def consumer_args(self, *extra: str) -> list[str]:
+    def consumer_args(self, *extra: str, slot: int = 1) -> list[str]:
+        """The flags of the consumer in `slot` (its replica id, when the run uses them)."""
         return [
             "--bootstrap-servers", self.cluster.client_bootstrap, "--input-topic", self.input,
             "--output-topic", self.output, "--dlq-topic", self.dlq, "--group-id", self.group,
@@ -166,6 +170,8 @@ class Run:
             *(["--labels-topic", self.labels] if self.supports("labels_topic") else []),
             *(["--drift-reports-topic", self.reports] if self.supports("drift_reports_topic")
               else []),
+            *(["--replica-id", f"replica-{slot}"] if self.opts.replica_ids
+              and self.supports("replica_id") else []),
             *extra,
         ]
 
@@ -177,9 +183,11 @@ class Run:
         return setting in ConsumerSettings.model_fields
 
     def consumer(self, *extra: str, env: dict[str, str] | None = None,
-                 name: str | None = None) -> ConsumerProc:
+                 name: str | None = None, slot: int = 1) -> ConsumerProc:
+        """Start a consumer in `slot`: a restart uses its predecessor's slot (its identity)."""
         name = name or f"consumer-{len(self.procs) + 1}"
-        proc = ConsumerProc(name, self.consumer_args(*extra), self.logdir / f"{name}.log", env)
+        proc = ConsumerProc(name, self.consumer_args(*extra, slot=slot),
+                            self.logdir / f"{name}.log", env, slot=slot)
         self.procs.append(proc)
         self.watch.add(proc)
         return proc.start()
@@ -238,7 +246,7 @@ class Run:
         self.restarts.append(f"{proc.name} exited {code}: {tail[-1][:300] if tail else '?'}")
         log.warning("%s/%s: %s; restarting it", self.scenario, self.guarantee,
                     self.restarts[-1])
-        return self.consumer()
+        return self.consumer(slot=proc.slot)
 
     def supervised_progress(self, proc: ConsumerProc, events: int,
                             timeout: float = 300.0) -> ConsumerProc:
@@ -279,6 +287,9 @@ class Run:
     def finish(self, *, timeout: float = 240.0) -> Result:
         for proc in self.procs:
             if proc.alive:
+                # a consumer still starting has no SIGTERM handler yet (it would die of the
+                # signal): it serves /metrics only after installing it
+                self.wait_until(f"{proc.name} serving", lambda p=proc: p.served, 120, [proc])
                 code = proc.terminate()
                 self.check(code == 0, f"{proc.name} exited {code} after SIGTERM")
         a = audit(self.cluster, self.input, self.output, self.dlq, self.stream.poison, timeout)

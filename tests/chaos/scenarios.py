@@ -74,7 +74,7 @@ def rebalance(run: Run) -> Result:
     for _ in range(2):
         time.sleep(rng.uniform(1.0, 3.0))
         run.fault("a consumer joins")
-        joined.append(run.consumer())
+        joined.append(run.consumer(slot=len(joined) + 2))  # a replica of its own
         run.wait_until("the new member's first batch", lambda p=joined[-1]: "assigned" in
                        p.log_text() and p.served, 120, alive=[first, joined[-1]])
     for proc in joined:

@@ -228,6 +228,24 @@ def test_consumer_can_be_scaled(services: dict[str, dict[str, Any]]) -> None:
     assert not consumer.get("ports"), "a published host port prevents --scale (use expose)"
 
 
+def test_each_consumer_replica_has_an_identity_of_its_own(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    consumer = services["consumer"]
+    # one fixed identity would be shared by every replica of `--scale`: they would fence each other
+    assert "CONSUMER_REPLICA_ID" not in environment(consumer)
+    assert "hostname" not in consumer, "a fixed hostname is shared by every replica"
+    command = consumer["command"]
+    assert command[:2] == ["sh", "-c"], "the identity is read in the container, by its shell"
+    # Compose turns $$ into $: the shell then expands the container's own HOSTNAME
+    script = shlex.split(command[2].replace("$$", "$"))
+    assert script[:4] == ["exec", "python", "-m", "consumer"], script
+    assert script[script.index("--replica-id") + 1] == "$HOSTNAME"
+    from consumer.settings import ConsumerSettings
+
+    assert "replica_id" in ConsumerSettings.model_fields
+
+
 def test_no_hard_coded_secrets(services: dict[str, dict[str, Any]]) -> None:
     password = environment(services["grafana"])["GF_SECURITY_ADMIN_PASSWORD"]
     assert INTERPOLATION.match(password), f"grafana password {password!r} is hard-coded"
