@@ -5,6 +5,11 @@ model's predictions (profiled like a numeric feature named ``prediction``) and o
 errors, and the calibrated effect-size thresholds with the window size and quantile they were
 calibrated for. It is compact (bins, shares and a bounded sample, never the training set) and
 round-trips through JSON with a ``format_version`` key.
+
+Since format 3 it also holds the calibration constant of every sequential flag's bank
+(`drift.sequential.plan.calibration_constants`), measured once here, at training time, so that
+the monitors start without simulating. Profiles of formats 1 and 2 still load: their monitors
+simulate the constants when they are built (and log it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,8 @@ from drift.calibration import Calibration, profile_categorical, profile_numeric
 from drift.exceptions import MissingColumnError, ProfileError
 from drift.reference import CategoricalReference, ErrorReference, NumericReference
 
-FORMAT_VERSION = 2  # 2 added the absolute-error bins of `errors`
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # 2 added the absolute-error bins of `errors`, 3 the sequential constants
+READABLE_VERSIONS = (1, 2, 3)
 PREDICTION = "prediction"
 
 
@@ -49,6 +54,8 @@ class ReferenceProfile:
     calibration_source: str  # "holdout", or "split": halves of train
     seed: int
     n_reference: int
+    # flag -> (bank key, c): see `drift.sequential.calibrate`; empty before format 3
+    sequential: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [*self.features, *([PREDICTION] if self.prediction is not None else [])]
@@ -77,12 +84,15 @@ class ReferenceProfile:
         calibration_windows: int = 200,
         quantile: float = 0.99,
         seed: int = 42,
+        sequential: bool = True,
     ) -> ReferenceProfile:
         """Profile `train`; calibrate thresholds on `holdout`, else on split halves of `train`.
 
         `categorical` is a list of column names (categories learnt from `train`: a pandas
         Categorical's declared order, else sorted) or a mapping name -> known categories.
         `reference_errors` are signed held-out residuals ``y_true - y_pred``.
+        `sequential` measures the sequential flags' calibration constants (about a second per
+        flag); without them, each monitor built on the profile measures its own.
         """
         _check_build_params(window_size, n_bins, sample_size, calibration_windows, quantile)
         numeric = list(numeric)
@@ -123,13 +133,19 @@ class ReferenceProfile:
         errors = None if reference_errors is None else ErrorReference.from_residuals(
             np.asarray(reference_errors)
         )
-        return cls(
+        profile = cls(
             numeric=num_refs, categorical=cat_refs, prediction=prediction, errors=errors,
             thresholds=thresholds, window_size=window_size, quantile=quantile, n_bins=n_bins,
             sample_size=sample_size, calibration_windows=calibration_windows,
             calibration_source="split" if held is None else "holdout", seed=seed,
             n_reference=len(train),
         )
+        if not sequential:
+            return profile
+        # imported here: drift.sequential is built on this module
+        from drift.sequential.plan import calibration_constants
+
+        return replace(profile, sequential=calibration_constants(profile))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (finite floats, lists, strings) with a ``format_version`` key."""
@@ -148,6 +164,9 @@ class ReferenceProfile:
             "prediction": None if self.prediction is None else self.prediction.to_dict(),
             "errors": None if self.errors is None else self.errors.to_dict(),
             "thresholds": {name: dict(values) for name, values in self.thresholds.items()},
+            "sequential": {
+                name: {"key": key, "c": c} for name, (key, c) in self.sequential.items()
+            },
         }
 
     @classmethod
@@ -179,6 +198,10 @@ class ReferenceProfile:
                 calibration_source=str(data["calibration_source"]),
                 seed=int(data["seed"]),
                 n_reference=int(data["n_reference"]),
+                sequential={
+                    str(name): (str(v["key"]), float(v["c"]))
+                    for name, v in data.get("sequential", {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"malformed profile: {exc!r}") from exc

@@ -16,20 +16,12 @@ import numpy as np
 
 from drift.exceptions import ProfileError
 from drift.profile import ReferenceProfile
-from drift.sequential.binning import error_bins
 from drift.sequential.flag import Transition
-from drift.sequential.monitor import (
-    CLEAR_GAMMA,
-    GAMMA,
-    TOLERANCE,
-    check_gammas,
-    flag_state,
-    make_flag,
-    slack_for,
-)
+from drift.sequential.monitor import CLEAR_GAMMA, GAMMA, check_gammas, flag_state, make_flag
+from drift.sequential.plan import CONCEPT, TOLERANCE, concept_bins, slack_for
 from drift.sequential.report import ConceptState
 
-CONCEPT = "concept"
+__all__ = ["CONCEPT", "SequentialConcept"]
 
 
 class SequentialConcept:
@@ -41,7 +33,8 @@ class SequentialConcept:
     ) -> None:
         check_gammas(gamma, clear_gamma)
         errors = profile.errors
-        if errors is None or not errors.abs_edges:
+        binned = concept_bins(profile)
+        if errors is None or binned is None:
             raise ProfileError(
                 "the profile has no absolute-error bins: rebuild it (format 2) with "
                 "reference_errors="
@@ -50,13 +43,11 @@ class SequentialConcept:
         self.gamma = gamma
         self.clear_gamma = clear_gamma
         self.reference_mae = errors.mae
-        self._binned = error_bins(
-            CONCEPT, np.asarray(errors.abs_edges), np.asarray(errors.abs_proportions)
-        )
+        self._binned = binned
         self.tolerance = tolerance
         self.calibrate = calibrate
         self.flag = make_flag(
-            self._binned, gamma, clear_gamma, slack_for(tolerance, errors.n), calibrate
+            binned, gamma, clear_gamma, slack_for(tolerance, errors.n), calibrate, profile
         )
         self.reset()
 

@@ -1,8 +1,12 @@
-"""`SequentialMonitor` and `SequentialConcept`: states, transitions, reset, JSON, old profiles."""
+"""`SequentialMonitor` and `SequentialConcept`: states, transitions, reset, JSON, old profiles,
+constants from the profile."""
 
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +14,7 @@ import pytest
 from drift_testdata import MakeFrame, fake_predictions
 
 from drift import MissingColumnError, ProfileError, ReferenceProfile
+from drift.profile import PREDICTION
 from drift.sequential import (
     CONCEPT,
     DATASET,
@@ -17,6 +22,7 @@ from drift.sequential import (
     STARTED,
     SequentialConcept,
     SequentialMonitor,
+    calibrate,
 )
 
 
@@ -155,3 +161,57 @@ def test_the_default_reference_counts_the_held_out_sample_too(profile: Reference
     fresh = SequentialMonitor(profile, reference_size=n_train)
     assert fresh.features["carat"].bank.slack < SequentialMonitor(profile).features[
         "carat"].bank.slack
+
+
+def _no_simulation(*args: object, **kwargs: object) -> float:
+    raise AssertionError("the monitor simulated a calibration constant")
+
+
+def test_monitors_on_a_profile_built_at_training_time_simulate_nothing(
+    profile: ReferenceProfile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "profile.json"
+    profile.save(path)
+    loaded = ReferenceProfile.load(path)
+    assert set(loaded.sequential) == {*profile.features, PREDICTION, CONCEPT}
+    monkeypatch.setattr(calibrate, "probe_constant", _no_simulation)
+    for source in (profile, loaded):
+        monitor = SequentialMonitor(source, gamma=2000.0)
+        SequentialConcept(source)
+        assert monitor.features["carat"].bank.h == pytest.approx(
+            np.log(2000.0 / profile.sequential["carat"][1])
+        )
+
+
+def test_the_stored_constants_are_the_simulated_ones(profile: ReferenceProfile) -> None:
+    calibrate._CACHE.clear()  # noqa: SLF001 - measure afresh
+    old = replace(profile, sequential={})
+    fresh = SequentialMonitor(old, gamma=2000.0).features["carat"].bank.h
+    assert fresh == SequentialMonitor(profile, gamma=2000.0).features["carat"].bank.h
+
+
+def test_an_older_profile_or_other_settings_simulate_and_say_so(
+    profile: ReferenceProfile, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[float] = []
+    real = calibrate.probe_constant
+
+    def spy(p0: np.ndarray, directions: tuple, slack: float) -> float:
+        calls.append(slack)
+        return real(p0, directions, slack)
+
+    monkeypatch.setattr(calibrate, "probe_constant", spy)
+    data = profile.to_dict() | {"format_version": 2}
+    del data["sequential"]
+    old = ReferenceProfile.from_dict(data)
+    assert old.sequential == {}
+    with caplog.at_level(logging.INFO, logger="drift.sequential.calibrate"):
+        SequentialMonitor(old)
+    assert len(calls) == len(profile.features) + 1  # the features and the prediction
+    assert "older profile" in caplog.text
+    calls.clear()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="drift.sequential.calibrate"):
+        SequentialMonitor(profile, tolerance=3.0)
+    assert len(calls) == len(profile.features) + 1
+    assert "non-default settings" in caplog.text
