@@ -1,7 +1,9 @@
 """Reference bins and tilt directions of one monitored column, from the profile's references.
 
-Numbers use the profile's quantile bins (nearly equal reference probabilities); values below or
-above the training range join the first or last bin. Categories use the known categories (plus
+Numbers use the profile's sequential bins (format 3: 20 quantile bins of the training and
+held-out rows, edges moved off the values of discrete columns; older profiles: the window
+monitors' 10 bins), nearly equal reference probabilities; values below or above the reference
+range join the first or last bin. Categories use the known categories (plus
 ``__other__``). Absolute errors use quantile bins of the held-out absolute residuals.
 
 Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-rank
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from drift.reference import CategoricalReference, NumericReference, bucket_codes
+from drift.reference import CategoricalReference, NumericBins, NumericReference, bucket_codes
 from drift.sequential.bank import Direction
 
 #: tilts of the default bank: a factor 2 apart, so any shift is within sqrt(2) of one (>= 83 %
@@ -50,7 +52,7 @@ def both(thetas: tuple[float, ...]) -> tuple[float, ...]:
     return (*(-t for t in reversed(thetas)), *thetas)
 
 
-def numeric_bins(ref: NumericReference, thetas: tuple[float, ...] = THETAS) -> Binned:
+def numeric_bins(ref: NumericReference | NumericBins, thetas: tuple[float, ...] = THETAS) -> Binned:
     shares = ref.proportions.copy()
     shares[1] += shares[0]  # out-of-range buckets join the edge bins
     shares[-2] += shares[-1]

@@ -39,6 +39,7 @@ from drift.sequential.plan import (
     prediction_bins,
     prediction_reference_size,
     slack_for,
+    stored_constants,
 )
 from drift.sequential.report import FlagState, SequentialReport
 
@@ -54,7 +55,7 @@ def make_flag(
     """A flag whose bank has the calibrated ``h`` (or the union bound ``log(K * gamma)``)."""
     if calibrate_h:
         c = calibration.bank_constant(
-            binned.name, binned.p0, binned.directions, slack, profile.sequential
+            binned.name, binned.p0, binned.directions, slack, stored_constants(profile)
         )
         h = calibration.calibrated_h(binned.p0, binned.directions, gamma, c)
     else:

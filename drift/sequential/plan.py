@@ -8,9 +8,11 @@ without simulating anything.
 References are estimates from finite samples; each CUSUM gives up `tolerance` standard errors
 of its reference (``slack = tolerance / sqrt(reference rows)``, see `drift.sequential.bank`):
 
-    features     1 / (1/n_train + 1/n_holdout) rows: the project's producer replays the
-                 held-out rows, a finite sample whose own error adds to the training
-                 reference's (`feature_reference_size`)
+    features     the project's producer replays the held-out rows, a finite sample: against
+                 a reference of N training and held-out rows together (format 3), a replay
+                 differs by (n_train / N) of its own error, as much as a fresh sample of
+                 N * n_holdout / n_train rows would; against the training rows alone (older
+                 profiles), 1 / (1/n_train + 1/n_holdout) rows (`feature_reference_size`)
     prediction   the held-out rows (its reference is the held-out predictions)
     concept      the held-out rows (the held-out absolute errors)
 """
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from drift.profile import PREDICTION
 from drift.sequential.binning import Binned, categorical_bins, error_bins, numeric_bins
 from drift.sequential.calibrate import bank_key, probe_constant
 
@@ -41,7 +44,13 @@ def slack_for(tolerance: float, reference_size: int) -> float:
 
 
 def feature_reference_size(profile: ReferenceProfile) -> int:
-    """Training rows, combined with the held-out rows when the profile knows their number."""
+    """Rows the features' reference is worth against a replay of the held-out rows."""
+    seq = profile.sequential
+    if seq is not None:
+        n_train = seq.n_rows - seq.n_holdout
+        return seq.n_rows if seq.n_holdout == 0 or n_train <= 0 else max(
+            1, int(seq.n_rows * seq.n_holdout / n_train)
+        )
     if profile.errors is None:
         return profile.n_reference
     return max(1, int(1 / (1 / profile.n_reference + 1 / profile.errors.n)))
@@ -52,7 +61,17 @@ def prediction_reference_size(profile: ReferenceProfile) -> int:
     return profile.errors.n if profile.errors is not None else profile.n_reference
 
 
+def stored_constants(profile: ReferenceProfile) -> dict[str, tuple[str, float]]:
+    return {} if profile.sequential is None else profile.sequential.constants
+
+
 def feature_bins(profile: ReferenceProfile) -> list[Binned]:
+    seq = profile.sequential
+    if seq is not None:
+        return [
+            *(numeric_bins(seq.numeric[name]) for name in profile.numeric),
+            *(categorical_bins(seq.categorical[name]) for name in profile.categorical),
+        ]
     return [
         *(numeric_bins(r) for r in profile.numeric.values()),
         *(categorical_bins(r) for r in profile.categorical.values()),
@@ -60,6 +79,9 @@ def feature_bins(profile: ReferenceProfile) -> list[Binned]:
 
 
 def prediction_bins(profile: ReferenceProfile) -> Binned | None:
+    seq = profile.sequential
+    if seq is not None and PREDICTION in seq.numeric:
+        return numeric_bins(seq.numeric[PREDICTION])
     return None if profile.prediction is None else numeric_bins(profile.prediction)
 
 
