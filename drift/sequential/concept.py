@@ -1,9 +1,10 @@
 """`SequentialConcept`: the concept flag on labelled predictions, every label, with a stated ERT.
 
 Absolute errors ``|y_true - y_pred|`` are binned on the quantiles of the held-out absolute
-residuals (profile format 2) and watched by a `DriftFlag` with upward directions only (errors
-grow: overall level, or more errors in the top tenth), each giving up `tolerance` standard
-errors of the held-out reference (see `drift.sequential.monitor`). An absurd label lands in
+residuals (profile format >= 2) and watched by a `DriftFlag` with upward directions only
+(errors grow: overall level, more errors in the top tenth, or a larger mean error, which an
+error growing in one segment moves most), each giving up `tolerance` standard errors of the
+held-out reference (see `drift.sequential.plan`). An absurd label lands in
 the last bin: it moves the statistic by one bounded increment, never by its size. The flag
 clears once the errors are back at the reference level, like every other flag.
 """
@@ -36,7 +37,7 @@ class SequentialConcept:
         binned = concept_bins(profile)
         if errors is None or binned is None:
             raise ProfileError(
-                "the profile has no absolute-error bins: rebuild it (format 2) with "
+                "the profile has no absolute-error bins: rebuild it (format >= 2) with "
                 "reference_errors="
             )
         self.profile = profile
