@@ -14,10 +14,10 @@ cleared. Detectors, side by side on the same stream:
              the prediction (data) or on the binned absolute errors (concept)
 
 The project also runs at ``gamma = 1e5`` (about ADWIN's ERT here), to show what the long ERT
-costs. The feature flags give up 4 standard errors of a reference of
-``1 / (1/n_train + 1/n_holdout)`` rows: the held-out pool stands in for the population and its
-own sampling error counts (in production only the training reference's does: a smaller
-allowance, faster detection). A separate quiet stream of `NULL_EVENTS` events counts each
+costs. The monitors run at their defaults: the feature flags give up 4 standard errors of
+their reference (training and held-out rows together), sized for a replay of the held-out pool
+(`drift.sequential.plan`): the pool stands in for the population and its own sampling error
+counts. A separate quiet stream of `NULL_EVENTS` events counts each
 detector's false alarms, and `quiet_default` runs 10^8 reference events at the default gamma.
 """
 
@@ -149,9 +149,6 @@ class Data:
     pool: Rows  # held-out rows with "prediction" and the label
     profile: ReferenceProfile
     predict: Callable[[Rows], np.ndarray]
-    # the held-out pool stands in for the population: its own sampling error adds to the
-    # training reference's, as if the reference had 1 / (1/n_train + 1/n_pool) rows
-    reference_size: int
 
 
 def load_data() -> Data:
@@ -168,7 +165,7 @@ def load_data() -> Data:
         reference_errors=(pool[TARGET] - pool["prediction"]).to_numpy(),
         calibration_windows=50,  # only the bins matter here
     )
-    return Data(pool, profile, predict, int(1 / (1 / len(train) + 1 / len(pool))))
+    return Data(pool, profile, predict)
 
 
 def build_stream(data: Data, scenario: Scenario, rng: np.random.Generator) -> Rows:
@@ -199,7 +196,7 @@ def project_alarms(
     """Events where any flag was raised, and where one was cleared (drift_ended)."""
     monitor: SequentialMonitor | SequentialConcept
     if kind == "data":
-        monitor = SequentialMonitor(data.profile, gamma=gamma, reference_size=data.reference_size)
+        monitor = SequentialMonitor(data.profile, gamma=gamma)
     else:
         monitor = SequentialConcept(data.profile, gamma=gamma)
     started: list[int] = []
@@ -290,7 +287,7 @@ def quiet_default(data: Data, rng: np.random.Generator, events: int) -> dict[str
     `events` codes for a numeric feature (depth), a tenth of that for the prediction and the
     concept flag: a vectorised stream, ~1 minute per 10^8 events on one core.
     """
-    monitor = SequentialMonitor(data.profile, reference_size=data.reference_size)
+    monitor = SequentialMonitor(data.profile)
     flags = {"depth": monitor.features["depth"], "concept": SequentialConcept(data.profile).flag}
     if monitor.prediction is not None:
         flags["prediction"] = monitor.prediction

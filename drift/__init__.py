@@ -30,7 +30,7 @@ raised at the exact event and cleared when the data return to the reference::
     monitor = SequentialMonitor(profile)         # features, prediction, dataset (any feature)
     monitor.update(batch)                        # -> transitions of this batch
     report = monitor.evaluate()                  # SequentialReport: states + transitions
-    concept = SequentialConcept(profile)         # needs a format-2 profile (error bins)
+    concept = SequentialConcept(profile)         # needs a profile of format >= 2 (error bins)
     concept.update(y_true, y_pred); concept.evaluate()
 
 The window monitors below stay as they were:

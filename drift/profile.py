@@ -5,6 +5,13 @@ model's predictions (profiled like a numeric feature named ``prediction``) and o
 errors, and the calibrated effect-size thresholds with the window size and quantile they were
 calibrated for. It is compact (bins, shares and a bounded sample, never the training set) and
 round-trips through JSON with a ``format_version`` key.
+
+Since format 3 it also holds what the sequential flags compare with (`SequentialReference`):
+finer bins (edges off the values of discrete columns) from the training and held-out rows
+together, and the calibration constant of every flag's bank, measured once here, at training
+time, so that the monitors start without simulating. Profiles of formats 1 and 2 still load:
+their sequential flags use the window monitors' bins and simulate their constants when they are
+built (and log it).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +28,16 @@ import pandas as pd
 
 from drift.calibration import Calibration, profile_categorical, profile_numeric
 from drift.exceptions import MissingColumnError, ProfileError
-from drift.reference import CategoricalReference, ErrorReference, NumericReference
+from drift.reference import (
+    CategoricalReference,
+    ErrorReference,
+    NumericBins,
+    NumericReference,
+    SequentialReference,
+)
 
-FORMAT_VERSION = 2  # 2 added the absolute-error bins of `errors`
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # 2 added the absolute-error bins of `errors`, 3 `sequential`
+READABLE_VERSIONS = (1, 2, 3)
 PREDICTION = "prediction"
 
 
@@ -49,6 +62,7 @@ class ReferenceProfile:
     calibration_source: str  # "holdout", or "split": halves of train
     seed: int
     n_reference: int
+    sequential: SequentialReference | None = None  # None before format 3
 
     def __post_init__(self) -> None:
         names = [*self.features, *([PREDICTION] if self.prediction is not None else [])]
@@ -77,14 +91,21 @@ class ReferenceProfile:
         calibration_windows: int = 200,
         quantile: float = 0.99,
         seed: int = 42,
+        sequential_bins: int = 20,
+        sequential: bool = True,
     ) -> ReferenceProfile:
         """Profile `train`; calibrate thresholds on `holdout`, else on split halves of `train`.
 
         `categorical` is a list of column names (categories learnt from `train`: a pandas
         Categorical's declared order, else sorted) or a mapping name -> known categories.
         `reference_errors` are signed held-out residuals ``y_true - y_pred``.
+        `sequential` adds the sequential flags' reference (`sequential_bins` bins per numeric
+        column) and measures their calibration constants (about a second in all); without it,
+        the flags fall back to the window bins and each monitor measures its own constants.
         """
         _check_build_params(window_size, n_bins, sample_size, calibration_windows, quantile)
+        if sequential_bins < 2:
+            raise ValueError(f"sequential_bins must be >= 2, got {sequential_bins}")
         numeric = list(numeric)
         known = dict(categorical) if isinstance(categorical, Mapping) else None
         cat_names = list(categorical)
@@ -123,13 +144,24 @@ class ReferenceProfile:
         errors = None if reference_errors is None else ErrorReference.from_residuals(
             np.asarray(reference_errors)
         )
-        return cls(
+        profile = cls(
             numeric=num_refs, categorical=cat_refs, prediction=prediction, errors=errors,
             thresholds=thresholds, window_size=window_size, quantile=quantile, n_bins=n_bins,
             sample_size=sample_size, calibration_windows=calibration_windows,
             calibration_source="split" if held is None else "holdout", seed=seed,
             n_reference=len(train),
         )
+        if not sequential:
+            return profile
+        profile = replace(profile, sequential=_sequential_reference(
+            train, held, num_refs, cat_refs, reference_predictions, sequential_bins
+        ))
+        # imported here: drift.sequential is built on this module
+        from drift.sequential.plan import calibration_constants
+
+        assert profile.sequential is not None  # noqa: S101 - set just above
+        constants = calibration_constants(profile)
+        return replace(profile, sequential=replace(profile.sequential, constants=constants))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (finite floats, lists, strings) with a ``format_version`` key."""
@@ -148,6 +180,7 @@ class ReferenceProfile:
             "prediction": None if self.prediction is None else self.prediction.to_dict(),
             "errors": None if self.errors is None else self.errors.to_dict(),
             "thresholds": {name: dict(values) for name, values in self.thresholds.items()},
+            "sequential": None if self.sequential is None else self.sequential.to_dict(),
         }
 
     @classmethod
@@ -179,6 +212,8 @@ class ReferenceProfile:
                 calibration_source=str(data["calibration_source"]),
                 seed=int(data["seed"]),
                 n_reference=int(data["n_reference"]),
+                sequential=None if data.get("sequential") is None
+                else SequentialReference.from_dict(data["sequential"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"malformed profile: {exc!r}") from exc
@@ -199,6 +234,30 @@ class ReferenceProfile:
         if not isinstance(data, dict):
             raise ProfileError(f"{path} does not hold a JSON object")
         return cls.from_dict(data)
+
+
+def _sequential_reference(
+    train: pd.DataFrame, held: pd.DataFrame | None, num_refs: Mapping[str, NumericReference],
+    cat_refs: Mapping[str, CategoricalReference], predictions: np.ndarray | None, n_bins: int,
+) -> SequentialReference:
+    """Finer bins on the training and held-out rows together: a reference of more rows."""
+    rows = train if held is None else pd.concat([train, held], ignore_index=True)
+    numeric = {
+        name: NumericBins.build(name, rows[name].to_numpy(dtype=np.float64), n_bins=n_bins)
+        for name in num_refs
+    }
+    if predictions is not None:
+        numeric[PREDICTION] = NumericBins.build(
+            PREDICTION, np.asarray(predictions, dtype=np.float64).ravel(), n_bins=n_bins
+        )
+    categorical = {
+        name: CategoricalReference.build(name, rows[name], ref.categories)
+        for name, ref in cat_refs.items()
+    }
+    return SequentialReference(
+        numeric=numeric, categorical=categorical, n_rows=len(rows),
+        n_holdout=0 if held is None else len(held),
+    )
 
 
 def _check_build_params(

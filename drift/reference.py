@@ -3,7 +3,8 @@
 `NumericReference` keeps fixed quantile bins (plus an underflow and an overflow bucket), the
 reference share of each bucket, a bounded sorted sample for KS / Wasserstein and a scale.
 `CategoricalReference` keeps the known categories and their shares plus one `__other__` bucket.
-`ErrorReference` keeps the held-out residual summary used by concept drift. All three turn
+`ErrorReference` keeps the held-out residual summary used by concept drift. `NumericBins`
+are the finer bins of the sequential flags (`SequentialReference`, profile format 3). All turn
 into plain JSON-safe dicts and back.
 """
 
@@ -20,6 +21,7 @@ from drift.exceptions import ProfileError
 from drift.stats import proportions
 
 OTHER = "__other__"
+ATOM_SHARE = 0.002  # a value holding this share of the rows is an atom (a discrete value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,4 +232,101 @@ class ErrorReference:
             mean=float(data["mean"]), std=float(data["std"]),
             abs_edges=tuple(float(v) for v in data.get("abs_edges", ())),
             abs_proportions=tuple(float(v) for v in data.get("abs_proportions", ())),
+        )
+
+
+def atom_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
+    """Quantile edges, where an inner edge sitting on an atom moves halfway to the atom below.
+
+    On a discrete-valued column (``table`` in whole numbers, ``carat`` in hundredths) a
+    quantile edge is itself a value, so a shift smaller than the grid step (``table + 0.5``)
+    would never cross one; halfway between two values, any shift of half a step does. The
+    reference shares barely change: the atom stays in the bin above the edge, as before.
+    """
+    edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)))
+    values, counts = np.unique(x, return_counts=True)
+    atoms = values[counts >= ATOM_SHARE * x.size]
+    if atoms.size < 2:
+        return edges
+    inner = edges[1:-1].copy()
+    k = np.searchsorted(atoms, inner)
+    on_atom = (k > 0) & (k < atoms.size) & (atoms[np.minimum(k, atoms.size - 1)] == inner)
+    inner[on_atom] = (atoms[k[on_atom] - 1] + inner[on_atom]) / 2
+    return np.unique(np.concatenate([edges[:1], inner, edges[-1:]]))
+
+
+@dataclass(frozen=True, eq=False)
+class NumericBins:
+    """Bins and bucket shares of one numeric column (buckets as in `NumericReference`)."""
+
+    name: str
+    edges: np.ndarray
+    proportions: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.edges.size < 2 or np.any(np.diff(self.edges) < 0) or (
+            self.proportions.size != self.edges.size + 1
+        ):
+            raise ProfileError(
+                f"inconsistent bins for {self.name!r}: {self.edges.size} sorted edges and "
+                f"{self.proportions.size} shares (edges + 1) expected"
+            )
+
+    @classmethod
+    def build(cls, name: str, values: np.ndarray, *, n_bins: int) -> NumericBins:
+        x = np.asarray(values, dtype=np.float64)
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            raise ProfileError(f"column {name!r} has no finite value to profile")
+        edges = atom_edges(x, n_bins)
+        if edges.size == 1:  # a constant column still needs an in-range bucket
+            edges = np.repeat(edges, 2)
+        return cls(name, edges, proportions(bucket_codes(edges, x), edges.size + 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "edges": self.edges.tolist(),
+                "proportions": self.proportions.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NumericBins:
+        return cls(
+            name=str(data["name"]), edges=np.asarray(data["edges"], dtype=np.float64),
+            proportions=np.asarray(data["proportions"], dtype=np.float64),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SequentialReference:
+    """What the sequential flags compare with (profile format 3), built once at training.
+
+    `numeric` holds finer bins of the numeric features and of ``prediction``, `categorical`
+    the category shares; the features' come from `n_rows` rows (training and held-out rows
+    together, `n_holdout` of them held out), the prediction's from the held-out predictions.
+    `constants` maps each flag to ``(bank key, c)``, its calibration constant
+    (`drift.sequential.calibrate`).
+    """
+
+    numeric: dict[str, NumericBins]
+    categorical: dict[str, CategoricalReference]
+    n_rows: int
+    n_holdout: int
+    constants: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "numeric": [b.to_dict() for b in self.numeric.values()],
+            "categorical": [r.to_dict() for r in self.categorical.values()],
+            "n_rows": self.n_rows, "n_holdout": self.n_holdout,
+            "constants": {name: {"key": key, "c": c} for name, (key, c) in self.constants.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SequentialReference:
+        numeric = [NumericBins.from_dict(d) for d in data["numeric"]]
+        categorical = [CategoricalReference.from_dict(d) for d in data["categorical"]]
+        return cls(
+            numeric={b.name: b for b in numeric}, categorical={r.name: r for r in categorical},
+            n_rows=int(data["n_rows"]), n_holdout=int(data["n_holdout"]),
+            constants={str(name): (str(v["key"]), float(v["c"]))
+                       for name, v in data["constants"].items()},
         )

@@ -5,6 +5,10 @@
     SequentialMonitor   flags per feature, for the prediction, and the dataset (any feature)
     SequentialConcept   the concept flag on absolute errors of labelled predictions
 
+Which flags a profile gets, on which bins and with which allowance, is `drift.sequential.plan`;
+their calibration constants are measured when the profile is built (training time) and stored
+in it, so monitors start in milliseconds (`drift.sequential.calibrate`).
+
 Usage (the consumer feeds every scored batch, reports whenever it likes)::
 
     monitor = SequentialMonitor(profile)            # gamma=3e9 events per flag

@@ -1,7 +1,9 @@
 """Reference bins and tilt directions of one monitored column, from the profile's references.
 
-Numbers use the profile's quantile bins (nearly equal reference probabilities); values below or
-above the training range join the first or last bin. Categories use the known categories (plus
+Numbers use the profile's sequential bins (format 3: 20 quantile bins of the training and
+held-out rows, edges moved off the values of discrete columns; older profiles: the window
+monitors' 10 bins), nearly equal reference probabilities; values below or above the reference
+range join the first or last bin. Categories use the known categories (plus
 ``__other__``). Absolute errors use quantile bins of the held-out absolute residuals.
 
 Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-rank
@@ -10,8 +12,14 @@ Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-
     location   2u - 1            numbers, categories (declared order), both signs
     spread     |2u - 1|          numbers, both signs (wider / narrower)
     share:<c>  1 for category c  categories, both signs (one category more / less frequent)
+    upto:<c>   1 up to c         categories, both signs (the grades up to c, in declared
+                                 order, together more / less frequent: a mix shift of
+                                 neighbouring grades, e.g. colours D and E)
     level      2u - 1            absolute errors, upward only (errors grow)
     tail       1 for u > 0.9     absolute errors, upward only (more large errors)
+    size       bin's mid value   absolute errors, upward only (the mean error grows: what an
+                                 error growing in one segment moves most; the last bin counts
+                                 as 1.5 times its lower edge, so no outlier sets the scale)
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from drift.reference import CategoricalReference, NumericReference, bucket_codes
-from drift.sequential.bank import Direction
+from drift.reference import CategoricalReference, NumericBins, NumericReference, bucket_codes
+from drift.sequential.bank import Direction, score_sd
 
 #: tilts of the default bank: a factor 2 apart, so any shift is within sqrt(2) of one (>= 83 %
 #: of the optimal log-likelihood rate), from ~1 % of a bin width per event to most of the mass.
@@ -50,7 +58,7 @@ def both(thetas: tuple[float, ...]) -> tuple[float, ...]:
     return (*(-t for t in reversed(thetas)), *thetas)
 
 
-def numeric_bins(ref: NumericReference, thetas: tuple[float, ...] = THETAS) -> Binned:
+def numeric_bins(ref: NumericReference | NumericBins, thetas: tuple[float, ...] = THETAS) -> Binned:
     shares = ref.proportions.copy()
     shares[1] += shares[0]  # out-of-range buckets join the edge bins
     shares[-2] += shares[-1]
@@ -81,6 +89,14 @@ def categorical_bins(
             scores = np.zeros(p0.size)
             scores[i] = 1.0
             directions.append(Direction(f"share:{category}", scores, both(share_thetas)))
+    known = len(ref.categories)
+    for i in range(1, known - 2):  # at least two known categories on each side (else: a share)
+        scores = np.zeros(p0.size)
+        scores[:i + 1] = 1.0
+        if 0 < p0[:i + 1].sum() < 1:
+            directions.append(
+                Direction(f"upto:{ref.categories[i]}", scores, both(share_thetas))
+            )
     return Binned(ref.name, p0, tuple(directions), ref.codes)
 
 
@@ -96,7 +112,12 @@ def error_bins(
 
     u = mid_ranks(p0)
     tail = (u > TAIL_SHARE).astype(np.float64)
-    directions = [Direction("level", 2 * u - 1, thetas)]
+    level = 2 * u - 1
+    directions = [Direction("level", level, thetas)]
     if 0 < tail.sum() < tail.size:
         directions.append(Direction("tail", tail, thetas[2:]))
+    mids = np.append((edges[:-2] + edges[1:-1]) / 2, 1.5 * edges[-2])[:p0.size]
+    spread = score_sd(p0, mids)
+    if spread > 0:  # scaled as the level scores, so one grid of thetas fits both
+        directions.append(Direction("size", mids * score_sd(p0, level) / spread, thetas))
     return Binned(name, p0, tuple(directions), encode)

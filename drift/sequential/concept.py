@@ -1,9 +1,10 @@
 """`SequentialConcept`: the concept flag on labelled predictions, every label, with a stated ERT.
 
 Absolute errors ``|y_true - y_pred|`` are binned on the quantiles of the held-out absolute
-residuals (profile format 2) and watched by a `DriftFlag` with upward directions only (errors
-grow: overall level, or more errors in the top tenth), each giving up `tolerance` standard
-errors of the held-out reference (see `drift.sequential.monitor`). An absurd label lands in
+residuals (profile format >= 2) and watched by a `DriftFlag` with upward directions only
+(errors grow: overall level, more errors in the top tenth, or a larger mean error, which an
+error growing in one segment moves most), each giving up `tolerance` standard errors of the
+held-out reference (see `drift.sequential.plan`). An absurd label lands in
 the last bin: it moves the statistic by one bounded increment, never by its size. The flag
 clears once the errors are back at the reference level, like every other flag.
 """
@@ -16,20 +17,12 @@ import numpy as np
 
 from drift.exceptions import ProfileError
 from drift.profile import ReferenceProfile
-from drift.sequential.binning import error_bins
 from drift.sequential.flag import Transition
-from drift.sequential.monitor import (
-    CLEAR_GAMMA,
-    GAMMA,
-    TOLERANCE,
-    check_gammas,
-    flag_state,
-    make_flag,
-    slack_for,
-)
+from drift.sequential.monitor import CLEAR_GAMMA, GAMMA, check_gammas, flag_state, make_flag
+from drift.sequential.plan import CONCEPT, TOLERANCE, concept_bins, slack_for
 from drift.sequential.report import ConceptState
 
-CONCEPT = "concept"
+__all__ = ["CONCEPT", "SequentialConcept"]
 
 
 class SequentialConcept:
@@ -41,22 +34,21 @@ class SequentialConcept:
     ) -> None:
         check_gammas(gamma, clear_gamma)
         errors = profile.errors
-        if errors is None or not errors.abs_edges:
+        binned = concept_bins(profile)
+        if errors is None or binned is None:
             raise ProfileError(
-                "the profile has no absolute-error bins: rebuild it (format 2) with "
+                "the profile has no absolute-error bins: rebuild it (format >= 2) with "
                 "reference_errors="
             )
         self.profile = profile
         self.gamma = gamma
         self.clear_gamma = clear_gamma
         self.reference_mae = errors.mae
-        self._binned = error_bins(
-            CONCEPT, np.asarray(errors.abs_edges), np.asarray(errors.abs_proportions)
-        )
+        self._binned = binned
         self.tolerance = tolerance
         self.calibrate = calibrate
         self.flag = make_flag(
-            self._binned, gamma, clear_gamma, slack_for(tolerance, errors.n), calibrate
+            binned, gamma, clear_gamma, slack_for(tolerance, errors.n), calibrate, profile
         )
         self.reset()
 

@@ -11,13 +11,13 @@ Every row passed to `update` goes through the detectors, so the event that raise
 flag is exact whatever the batch size; `evaluate` only reads the states and hands over the
 transitions since the previous call.
 
-The references are estimates from finite samples (the training rows for the features, the
-held-out rows for the prediction): each CUSUM gives up an allowance of `tolerance` standard
-errors of its reference (``slack = tolerance / sqrt(reference rows)``), so that the reference's
-own sampling error does not raise flags on a quiet stream. By default the features' reference
-counts as ``1 / (1/n_train + 1/n_holdout)`` rows: the project's producer replays the held-out
-rows, a finite sample whose own error adds to the training reference's. For live data drawn
-afresh from the population, ``reference_size=profile.n_reference`` detects a little faster.
+The references are estimates from finite samples: each CUSUM gives up an allowance of
+`tolerance` standard errors of its reference (`drift.sequential.plan`). By default the
+features' reference counts as ``1 / (1/n_train + 1/n_holdout)`` rows: the project's producer
+replays the held-out rows, a finite sample whose own error adds to the training reference's.
+For live data drawn afresh from the population, ``reference_size=profile.n_reference`` detects
+a little faster. With the default tolerance and reference sizes, the calibration constants come
+from the profile (measured at training time); other settings are simulated at construction.
 """
 
 from __future__ import annotations
@@ -29,44 +29,41 @@ import pandas as pd
 
 from drift.exceptions import MissingColumnError
 from drift.profile import PREDICTION, ReferenceProfile
-from drift.sequential.binning import Binned, categorical_bins, numeric_bins
-from drift.sequential.calibrate import calibrated_h
+from drift.sequential import calibrate as calibration
+from drift.sequential.binning import Binned
 from drift.sequential.flag import ENDED, STARTED, DriftFlag, Transition
+from drift.sequential.plan import (
+    TOLERANCE,
+    feature_bins,
+    feature_reference_size,
+    prediction_bins,
+    prediction_reference_size,
+    slack_for,
+    stored_constants,
+)
 from drift.sequential.report import FlagState, SequentialReport
 
 GAMMA = 3e9  # events: < 1 false flag per feature per week at 5,000 events/s
 CLEAR_GAMMA = 1e6  # events a drift that persists takes to be falsely cleared (at least)
-TOLERANCE = 4.0  # standard errors of the reference given up by every CUSUM
 DATASET = "dataset"
 
 
 def make_flag(
-    binned: Binned, gamma: float, clear_gamma: float, slack: float, calibrate: bool
+    binned: Binned, gamma: float, clear_gamma: float, slack: float, calibrate_h: bool,
+    profile: ReferenceProfile,
 ) -> DriftFlag:
     """A flag whose bank has the calibrated ``h`` (or the union bound ``log(K * gamma)``)."""
-    if calibrate:
-        h = calibrated_h(binned.p0, binned.directions, gamma, slack)
+    if calibrate_h:
+        c = calibration.bank_constant(
+            binned.name, binned.p0, binned.directions, slack, stored_constants(profile)
+        )
+        h = calibration.calibrated_h(binned.p0, binned.directions, gamma, c)
     else:
         h = math.log(sum(len(d.thetas) for d in binned.directions) * gamma)
     return DriftFlag(
         binned.name, binned.p0, binned.directions, h=h, clear_h=math.log(clear_gamma),
         slack=slack,
     )
-
-
-def default_size(profile: ReferenceProfile) -> int:
-    """Training rows, combined with the held-out rows when the profile knows their number."""
-    if profile.errors is None:
-        return profile.n_reference
-    return max(1, int(1 / (1 / profile.n_reference + 1 / profile.errors.n)))
-
-
-def slack_for(tolerance: float, reference_size: int) -> float:
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be >= 0 (standard errors), got {tolerance}")
-    if reference_size < 1:
-        raise ValueError(f"reference_size must be >= 1, got {reference_size}")
-    return tolerance / math.sqrt(reference_size)
 
 
 def flag_state(flag: DriftFlag) -> FlagState:
@@ -96,20 +93,20 @@ class SequentialMonitor:
         self.gamma = gamma
         self.clear_gamma = clear_gamma
         self.tolerance = tolerance
-        self.reference_size = default_size(profile) if reference_size is None else reference_size
+        self.reference_size = (
+            feature_reference_size(profile) if reference_size is None else reference_size
+        )
         slack = slack_for(tolerance, self.reference_size)
-        binned = [numeric_bins(r) for r in profile.numeric.values()]
-        binned += [categorical_bins(r) for r in profile.categorical.values()]
+        binned = feature_bins(profile)
         self._binned = {b.name: b for b in binned}
         self.calibrate = calibrate
         self.features = {
-            b.name: make_flag(b, gamma, clear_gamma, slack, calibrate) for b in binned
+            b.name: make_flag(b, gamma, clear_gamma, slack, calibrate, profile) for b in binned
         }
-        self._pred_binned = None if profile.prediction is None else numeric_bins(profile.prediction)
-        # the prediction reference comes from the held-out rows, as the errors' does
-        n_pred = profile.errors.n if profile.errors is not None else profile.n_reference
+        self._pred_binned = prediction_bins(profile)
         self.prediction = None if self._pred_binned is None else make_flag(
-            self._pred_binned, gamma, clear_gamma, slack_for(tolerance, n_pred), calibrate
+            self._pred_binned, gamma, clear_gamma,
+            slack_for(tolerance, prediction_reference_size(profile)), calibrate, profile,
         )
         self.reset()
 

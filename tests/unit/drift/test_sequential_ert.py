@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from drift import ReferenceProfile
-from drift.sequential import SequentialMonitor
+from drift.sequential import SequentialConcept, SequentialMonitor
 
 pytestmark = pytest.mark.slow
 RUNS = 200
@@ -81,3 +81,22 @@ def test_a_quiet_stream_of_ten_million_events_at_the_default_gamma(
         assert flag.update(codes, seen) == []
         seen += codes.size
     assert flag.statistic < flag.bank.h / 2
+
+
+def test_calibrated_ert_of_the_concept_flag_matches_gamma(profile: ReferenceProfile) -> None:
+    """Level, tail and size directions together; errors drawn from the held-out bins."""
+    flag = SequentialConcept(profile, gamma=2000.0).flag
+    rng = np.random.default_rng(29)
+    cdf = np.cumsum(flag.bank.p0)
+    runs = []
+    for _ in range(RUNS):
+        flag.reset()
+        n = 0
+        while True:
+            codes = np.minimum(np.searchsorted(cdf, rng.random(1024)), cdf.size - 1)
+            raised = flag.update(codes, n)
+            if raised:
+                runs.append(raised[0].event + 1)
+                break
+            n += codes.size
+    assert 0.7 * 2000.0 <= float(np.mean(runs)) <= 1.3 * 2000.0

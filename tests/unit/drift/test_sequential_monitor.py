@@ -1,8 +1,12 @@
-"""`SequentialMonitor` and `SequentialConcept`: states, transitions, reset, JSON, old profiles."""
+"""`SequentialMonitor` and `SequentialConcept`: states, transitions, reset, JSON, old profiles,
+constants from the profile."""
 
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +14,7 @@ import pytest
 from drift_testdata import MakeFrame, fake_predictions
 
 from drift import MissingColumnError, ProfileError, ReferenceProfile
+from drift.profile import PREDICTION
 from drift.sequential import (
     CONCEPT,
     DATASET,
@@ -17,6 +22,7 @@ from drift.sequential import (
     STARTED,
     SequentialConcept,
     SequentialMonitor,
+    calibrate,
 )
 
 
@@ -148,10 +154,82 @@ def test_concept_needs_a_format_2_profile(profile: ReferenceProfile) -> None:
 
 
 def test_the_default_reference_counts_the_held_out_sample_too(profile: ReferenceProfile) -> None:
-    assert profile.errors is not None
+    """Training and held-out rows together (format 3): a held-out replay differs from them by
+    n_train / N of its own error, as a fresh sample of N * n_held / n_train rows would."""
+    assert profile.errors is not None and profile.sequential is not None
     n_train, n_held = profile.n_reference, profile.errors.n
-    expected = int(1 / (1 / n_train + 1 / n_held))
+    assert (profile.sequential.n_rows, profile.sequential.n_holdout) == (n_train + n_held, n_held)
+    expected = int((n_train + n_held) * n_held / n_train)
     assert SequentialMonitor(profile).reference_size == expected
-    fresh = SequentialMonitor(profile, reference_size=n_train)
+    older = replace(profile, sequential=None)  # the training rows alone
+    assert SequentialMonitor(older).reference_size == int(1 / (1 / n_train + 1 / n_held))
+    fresh = SequentialMonitor(profile, reference_size=n_train + n_held)
     assert fresh.features["carat"].bank.slack < SequentialMonitor(profile).features[
         "carat"].bank.slack
+
+
+def test_sequential_bins_sit_between_the_values_of_a_discrete_column(
+    profile: ReferenceProfile,
+) -> None:
+    """``table`` takes whole numbers: half a step up moves rows into the next bin."""
+    binned = SequentialMonitor(profile)._binned["table"]  # noqa: SLF001 - the encoding itself
+    values = np.arange(50.0, 65.0)
+    assert np.all(binned.encode(values + 0.5) >= binned.encode(values))
+    assert np.any(binned.encode(values + 0.5) > binned.encode(values))
+    assert SequentialMonitor(profile)._binned["carat"].p0.size == 20  # noqa: SLF001 - finer
+
+
+def _no_simulation(*args: object, **kwargs: object) -> float:
+    raise AssertionError("the monitor simulated a calibration constant")
+
+
+def test_monitors_on_a_profile_built_at_training_time_simulate_nothing(
+    profile: ReferenceProfile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "profile.json"
+    profile.save(path)
+    loaded = ReferenceProfile.load(path)
+    assert loaded.sequential is not None and profile.sequential is not None
+    assert set(loaded.sequential.constants) == {*profile.features, PREDICTION, CONCEPT}
+    monkeypatch.setattr(calibrate, "probe_constant", _no_simulation)
+    for source in (profile, loaded):
+        monitor = SequentialMonitor(source, gamma=2000.0)
+        SequentialConcept(source)
+        assert monitor.features["carat"].bank.h == pytest.approx(
+            np.log(2000.0 / profile.sequential.constants["carat"][1])
+        )
+
+
+def test_the_stored_constants_are_the_simulated_ones(profile: ReferenceProfile) -> None:
+    calibrate._CACHE.clear()  # noqa: SLF001 - measure afresh
+    assert profile.sequential is not None
+    old = replace(profile, sequential=replace(profile.sequential, constants={}))
+    fresh = SequentialMonitor(old, gamma=2000.0).features["carat"].bank.h
+    assert fresh == SequentialMonitor(profile, gamma=2000.0).features["carat"].bank.h
+
+
+def test_an_older_profile_or_other_settings_simulate_and_say_so(
+    profile: ReferenceProfile, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[float] = []
+    real = calibrate.probe_constant
+
+    def spy(p0: np.ndarray, directions: tuple, slack: float) -> float:
+        calls.append(slack)
+        return real(p0, directions, slack)
+
+    monkeypatch.setattr(calibrate, "probe_constant", spy)
+    data = profile.to_dict() | {"format_version": 2}
+    del data["sequential"]
+    old = ReferenceProfile.from_dict(data)
+    assert old.sequential is None
+    with caplog.at_level(logging.INFO, logger="drift.sequential.calibrate"):
+        SequentialMonitor(old)
+    assert len(calls) == len(profile.features) + 1  # the features and the prediction
+    assert "older profile" in caplog.text
+    calls.clear()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="drift.sequential.calibrate"):
+        SequentialMonitor(profile, tolerance=3.0)
+    assert len(calls) == len(profile.features) + 1
+    assert "non-default settings" in caplog.text
