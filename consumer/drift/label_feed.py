@@ -6,8 +6,8 @@
 ``add_predictions(event_ids, predictions)``
     from the drift observer's `on_batch`: the scored events' predictions into the join's cache.
 ``after_batch()`` / ``on_idle()``
-    the matched labels into `ConceptDriftMonitor.update` (one vectorised call, after a batch
-    only), bounded cache expiry, then the label metrics.
+    the matched labels into `ConceptFeed.update` (the sequential concept flag; one vectorised
+    call, after a batch only), bounded cache expiry, then the label metrics.
 ``should_pause()``
     asked by the loop after each batch and idle poll: True once another batch of labels
     (`headroom`, the batch size) might not fit in the pending buffer, until it is back to half
@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
 
+from consumer.drift.feed import ConceptFeed
 from consumer.drift.join import LabelCounts, LabelJoin
 from consumer.drift.labels import decode_labels
 from consumer.drift.metrics import DriftMetrics
 from consumer.ops.ratelimit import RateLimitedLog
 from consumer.pipeline.batch import MessageLike
-from drift import ConceptDriftMonitor
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class LabelFeed:
         *,
         labels_topic: str,
         headroom: int = 0,
-        concept: ConceptDriftMonitor | None = None,
+        concept: ConceptFeed | None = None,
         on_received: Callable[[int], None] = lambda n: None,
         wall: Callable[[], float] = time.time,
     ) -> None:
