@@ -278,7 +278,8 @@ def test_a_drift_is_flagged_soon_after_its_onset_and_clears_after_it(
     settings = drift_settings(partitions=1, **consumer)
     drifted, after = score_stream(running_service, settings, bootstrap_servers, events=n,
                                   rate=1000, scenario=scenario, drift_onset=onset,
-                                  then={"scenario": "baseline", "seed": 8, "run_id": "back"}, **producer)
+                                  then={"scenario": "baseline", "seed": 8, "run_id": "back"},
+                                  **producer)
     check(drifted, after, reports(drain_topic, settings.drift_reports_topic), settings,
           drain_topic, n, onset)
 
