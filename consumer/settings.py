@@ -145,23 +145,32 @@ class ConsumerSettings(BaseSettings):
     drift_enabled: CliImplicitFlag[bool] = Field(
         True, description="drift monitoring and the label join; --drift / --no-drift for short"
     )
-    drift_window_size: int | None = Field(
-        None, ge=10, le=1_000_000,
-        description="rows in the drift window (default: the window the profile was calibrated on)",
+    drift_gamma: float = Field(
+        3e9, gt=1, le=1e15,
+        description="expected events between false drift flags on a quiet stream, per flag "
+        "(3e9: < 1 per feature per week at 5,000 events/s)",
+    )
+    drift_clear_gamma: float = Field(
+        1e6, gt=1, le=1e15,
+        description="a drift that persists is falsely cleared at most once per N events",
+    )
+    drift_tolerance: float = Field(
+        4.0, ge=0, le=100,
+        description="standard errors of the reference's own sampling error every detector "
+        "ignores (higher: fewer flags from a reference unlike the live population)",
     )
     drift_eval_interval: float = Field(
-        5.0, gt=0, le=3600, description="evaluate drift at least every N seconds (if new data)"
+        5.0, gt=0, le=3600,
+        description="publish a drift report and refresh the gauges at least every N seconds "
+        "(if new data); a flag raised or cleared is published at once",
     )
     drift_eval_every: int = Field(
-        5000, ge=1, description="... or as soon as N events were scored since the last evaluation"
+        5000, ge=1, description="... or as soon as N events were scored since the last report"
     )
     drift_eval_max_share: float = Field(
         0.01, gt=0, le=1,
         description="a count-triggered evaluation waits until the last one took at most this "
         "share of the time since (bounds the cost at high rates; the interval is not limited)",
-    )
-    drift_p_value: float = Field(
-        0.01, gt=0, lt=1, description="a feature drifts only when its test's p-value is below"
     )
     labels_topic: str = Field(
         LABELS_TOPIC, description="late ground-truth prices to join ('' disables the join)"
@@ -182,12 +191,6 @@ class ConsumerSettings(BaseSettings):
     )
     label_pending_wait: float = Field(
         60.0, gt=0, le=86_400, description="seconds such a label waits before counting unmatched"
-    )
-    concept_window_size: int = Field(
-        1000, ge=1, le=1_000_000, description="labelled rows in the concept-drift window"
-    )
-    concept_ratio_threshold: float = Field(
-        1.5, gt=1, le=100, description="concept drift when window MAE / reference MAE exceeds"
     )
     # -- fault injection (consumer.testing.faults): for fault-injection tests only -------------
     fault: str = Field(

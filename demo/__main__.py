@@ -24,7 +24,7 @@ from demo.report import render_html, render_png
 from demo.services import ensure_model
 from demo.settings import DemoSettings
 from demo.story import Story, StoryResult
-from demo.summary import NOT_FLAGGED, build_summary, flag_rises, write_summary
+from demo.summary import NOT_FLAGGED, build_summary, flag_changes, write_summary
 from infra.kafka import BrokerError
 from infra.prometheus import PrometheusError
 
@@ -54,8 +54,7 @@ def _timing(value: Any) -> str:
     labels = value.get("labels_matched_after_onset") or 0
     return (f"{value['seconds_after_onset']:.1f} s / {value['events_after_onset']:,} events "
             + (f"/ {labels:,} labels " if labels else "") + f"after the {value['phase']} onset"
-            f" (flagged in {value['evaluations_flagged']} of {value['evaluations_in_phase']} "
-            "evaluations of the phase)")
+            f" ({value['flag']})")
 
 
 def print_summary(summary: dict[str, Any], out: Any) -> None:
@@ -67,9 +66,13 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
           f"{summary['final_lag']}, drift evaluations {summary['drift_reports']}", file=out)
     for kind, value in summary["first_flagged"].items():
         print(f"  {kind:<17} {_timing(value)}", file=out)
-    false = summary["false_flags_baseline"]
-    print(f"  false flags during baseline: {false['evaluations_with_a_flag']} of "
-          f"{false['evaluations']} evaluations {false['flags'] or ''}", file=out)
+    for name, flags in summary["phase_flags"].items():
+        raised = ", ".join(f["flag"] for f in flags["raised"]) or "none"
+        cleared = ", ".join(f["flag"] for f in flags["cleared"]) or "none"
+        print(f"  {name:<17} raised: {raised}; cleared: {cleared}", file=out)
+    false = summary["false_flags"]
+    print(f"  false flags: {false['count']} {false['flags'] or ''}; still raised at the end: "
+          f"{', '.join(summary['flags_up_at_end']) or 'none'}", file=out)
     for failure in summary["failures"]:
         print(f"  FAILED: {failure}", file=out)
 
@@ -83,12 +86,11 @@ def report(story: Story, result: StoryResult) -> dict[str, Any]:
     paths["reports"].write_text("".join(json.dumps(r) + "\n" for r in result.records))
     summary = build_summary(records=result.records, phases=result.phases, **story.facts(),
                             outputs={k: str(v) for k, v in paths.items()})
-    rises = flag_rises(result.records, result.phases, result.started_ms)
-    summary["flag_rises"] = rises
+    changes = flag_changes(result.records, result.phases, result.started_ms)
+    summary["flag_changes"] = changes
     try:
-        render_png(result.records, result.phases, result.started_ms, paths["png"],
-                   concept_threshold=s.concept_ratio_threshold)
-        render_html(paths["png"], paths["html"], summary=summary, rises=rises)
+        render_png(result.records, result.phases, result.started_ms, paths["png"])
+        render_html(paths["png"], paths["html"], summary=summary, changes=changes)
     except (OSError, ValueError) as exc:
         summary["failures"].append(f"rendering the drift report failed: {exc}")
         summary["ok"] = False

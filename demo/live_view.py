@@ -32,7 +32,6 @@ class ViewState:
     metrics_url: str
     prometheus_url: str | None
     status: ConsumerStatus | None
-    concept_threshold: float = 1.5
 
 
 def _num(value: float | None, spec: str = ",.0f", missing: str = "-") -> str:
@@ -55,7 +54,7 @@ def _flag(detected: bool) -> str:
 
 
 def _feature_line(name: str, fs: FeatureStatus) -> str:
-    return (f"  {name:<11} {_num(fs.effect_size, '.4f'):>9}  {_num(fs.threshold, '.4f'):>9}"
+    return (f"  {name:<11} {_num(fs.statistic, '.2f'):>9}  {_num(fs.threshold, '.2f'):>9}"
             f"  {_flag(fs.detected)}")
 
 
@@ -88,21 +87,22 @@ def render_lines(state: ViewState) -> list[str]:
     ]
     if not s.features:
         return [*lines, "Drift       no drift metrics yet (is drift monitoring enabled?)"]
-    ago = "" if s.last_evaluation is None else f", evaluated {s.at - s.last_evaluation:.0f} s ago"
+    ago = "" if s.last_evaluation is None else f", reported {s.at - s.last_evaluation:.0f} s ago"
     lines += [
-        f"Data drift  window {_num(s.window_fill)}/{_num(s.window_size)}{ago}",
-        f"  {'feature':<11} {'effect':>9}  {'threshold':>9}  status",
+        f"Data drift  {_num(s.drift_events)} events through the detectors{ago}",
+        f"  {'flag':<11} {'statistic':>9}  {'threshold':>9}  status",
         *(_feature_line(name, fs) for name, fs in s.features.items()),
     ]
     if s.prediction is not None:
         lines.append(_feature_line("prediction", s.prediction))
     share = "-" if s.dataset_share is None else f"{s.dataset_share:.0%}"
+    lines.append(f"  {'dataset':<11} {'share ' + share:>9}  {'':>9}  {_flag(s.dataset_detected)}")
+    if s.concept is not None:
+        lines.append(_feature_line("concept", s.concept))
     lines += [
-        f"  {'dataset':<11} {'share ' + share:>9}  {'':>9}  {_flag(s.dataset_detected)}",
         "",
-        f"Concept     MAE ratio {_num(s.concept_mae_ratio, '.2f')}"
-        f" (threshold {state.concept_threshold:g})  {_flag(s.concept_detected)}"
-        f"   labels matched {_num(s.labels_matched)}",
+        f"Concept     MAE ratio {_num(s.concept_mae_ratio, '.2f')} (labels since the last "
+        f"report)  {_flag(s.concept_detected)}   labels matched {_num(s.labels_matched)}",
     ]
     return lines
 

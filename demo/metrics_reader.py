@@ -55,7 +55,9 @@ def bucket_delta(previous: Scrape | None, current: Scrape,
 
 @dataclass(frozen=True)
 class FeatureStatus:
-    effect_size: float | None
+    """One drift flag: its sequential statistic against the threshold that changes its state."""
+
+    statistic: float | None
     threshold: float | None
     detected: bool
 
@@ -78,9 +80,9 @@ class ConsumerStatus:
     dataset_detected: bool = False
     concept_mae_ratio: float | None = None
     concept_detected: bool = False
+    concept: FeatureStatus | None = None
     labels_matched: float | None = None
-    window_fill: float | None = None
-    window_size: float | None = None
+    drift_events: float | None = None
     last_evaluation: float | None = None
 
 
@@ -92,21 +94,25 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def _flag_status(c: Scrape, prefix: str) -> FeatureStatus | None:
+    detected = c.value(f"{prefix}_detected")
+    if detected is None:
+        return None
+    return FeatureStatus(_finite(c.value(f"{prefix}_statistic")),
+                         _finite(c.value(f"{prefix}_threshold")), detected >= 1)
+
+
 def consumer_status(previous: Scrape | None, current: Scrape) -> ConsumerStatus:
     c = current
     buckets = bucket_delta(previous, c, LATENCY)
-    effects = c.by_label("diamond_feature_drift_effect_size", FEATURE)
+    statistics = c.by_label("diamond_feature_drift_statistic", FEATURE)
     thresholds = c.by_label("diamond_feature_drift_threshold", FEATURE)
     flags = c.by_label("diamond_feature_drift_detected", FEATURE)
     features = {
-        name: FeatureStatus(_finite(effects.get(name)), _finite(thresholds.get(name)),
+        name: FeatureStatus(_finite(statistics.get(name)), _finite(thresholds.get(name)),
                             flags.get(name, 0.0) >= 1)
-        for name in dict.fromkeys([*effects, *flags])  # the consumer's order
+        for name in dict.fromkeys([*statistics, *flags])  # the consumer's order
     }
-    prediction = None
-    if c.value("diamond_prediction_drift_detected") is not None:
-        prediction = FeatureStatus(_finite(c.value("diamond_prediction_drift_effect_size")),
-                                   None, (c.value("diamond_prediction_drift_detected") or 0) >= 1)
     return ConsumerStatus(
         at=c.at,
         rate_in=rate(previous, c, "diamond_events_consumed_total"),
@@ -117,14 +123,14 @@ def consumer_status(previous: Scrape | None, current: Scrape) -> ConsumerStatus:
         latency={q: quantile(q, buckets) for q in QUANTILES},
         lag=c.value("diamond_consumer_lag_total"),
         features=features,
-        prediction=prediction,
+        prediction=_flag_status(c, "diamond_prediction_drift"),
         dataset_share=_finite(c.value("diamond_dataset_drift_share")),
         dataset_detected=(c.value("diamond_dataset_drift_detected") or 0) >= 1,
         concept_mae_ratio=_finite(c.value("diamond_concept_mae_ratio")),
         concept_detected=(c.value("diamond_concept_drift_detected") or 0) >= 1,
+        concept=_flag_status(c, "diamond_concept_drift"),
         labels_matched=c.total("diamond_labels_matched_total"),
-        window_fill=c.value("diamond_drift_window_fill"),
-        window_size=c.value("diamond_drift_window_size"),
+        drift_events=c.total("diamond_drift_events_total"),
         last_evaluation=c.value("diamond_drift_last_evaluation_timestamp_seconds"),
     )
 

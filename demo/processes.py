@@ -46,7 +46,7 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def consumer_process(settings: DemoSettings, bootstrap: str, metrics_port: int,
                      log_file: Path) -> ConsumerChild:
-    """`python -m consumer` on the demo topics, with a small drift window for a short story.
+    """`python -m consumer` on the demo topics, reporting drift often for a short story.
 
     Settings go through CONSUMER_* variables: a variable the consumer does not know is ignored,
     where an unknown flag would be an error (only the metrics port and address, which every
@@ -64,9 +64,7 @@ def consumer_process(settings: DemoSettings, bootstrap: str, metrics_port: int,
         "model_path": str(settings.model_path),
         "lag_interval": "1",
         "drift_enabled": "true",
-        "drift_window_size": str(settings.drift_window_size),
         "drift_eval_interval": f"{settings.drift_eval_interval:g}",
-        "concept_ratio_threshold": f"{settings.concept_ratio_threshold:g}",
         "create_topics": "false",
     })
 

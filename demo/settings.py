@@ -4,8 +4,9 @@ One frozen object; a flag and its environment variable are the same setting
 (`--seconds 60` == `DEMO_SECONDS=60`; flags win). Booleans have a negation
 (`--prometheus` / `--no-prometheus`).
 
-The story runs the three phases for ``seconds / 3`` each, at ``rate`` events per second;
-each phase also waits a few seconds for its producer process to start.
+The story runs its four phases (baseline, data drift, concept drift, back to baseline) for
+``seconds / 4`` each, at ``rate`` events per second; each phase also waits a few seconds for
+its producer process to start.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PHASE_COUNT = 4  # demo.story.PHASES
 
 
 class DemoSettings(BaseSettings):
@@ -39,17 +41,12 @@ class DemoSettings(BaseSettings):
     )
 
     seconds: float = Field(120.0, ge=15, le=86_400,
-                           description="length of the story; split evenly over the 3 phases")
+                           description="length of the story; split evenly over the 4 phases")
     rate: float = Field(1000.0, gt=0, le=50_000, description="events per second")
     label_delay: float = Field(2.0, ge=0, le=60,
                                description="seconds between an event and its label")
-    drift_window_size: int = Field(2000, ge=100, le=1_000_000,
-                                   description="rows in the consumer's drift window")
     drift_eval_interval: float = Field(2.0, gt=0, le=60,
-                                       description="seconds between drift evaluations")
-    concept_ratio_threshold: float = Field(
-        1.5, gt=1, le=100, description="concept drift when window MAE / reference MAE exceeds"
-    )
+                                       description="seconds between drift reports")
     seed: int = Field(42, ge=0, description="seed of the event stream")
     partitions: int = Field(3, ge=1, le=64, description="partitions of every demo topic")
     output_dir: Path = Field(REPO_ROOT / "demo-output",
@@ -71,7 +68,7 @@ class DemoSettings(BaseSettings):
 
     @property
     def phase_seconds(self) -> float:
-        return self.seconds / 3
+        return self.seconds / PHASE_COUNT
 
     @property
     def logs_dir(self) -> Path:

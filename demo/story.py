@@ -1,4 +1,4 @@
-"""The scripted story: baseline, then data drift, then concept drift with late labels.
+"""The scripted story: baseline, data drift, concept drift with late labels, back to baseline.
 
 `Story.run()` starts the broker, the topics, the consumer and Prometheus, runs one producer
 process per phase while the live view refreshes, waits for the consumer to catch up, then
@@ -35,18 +35,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PhasePlan:
-    name: str  # also the producer scenario
+    name: str
+    scenario: str  # the producer's
     labels: bool
     note: str
+    expected: tuple[str, ...] = ()  # the flags it should raise; any other is a false flag
 
 
 PHASES = (
-    PhasePlan("baseline", False, "held-out test rows as they are: nothing should be flagged"),
-    PhasePlan("data-drift", False, "carat x1.30, 40% of clarities redrawn from SI2/I1"),
-    PhasePlan("concept-drift", True, "same stones as baseline, true prices x1.60 (labels only)"),
+    PhasePlan("baseline", "baseline", False,
+              "held-out test rows as they are: nothing should be flagged"),
+    PhasePlan("data-drift", "data-drift", False,
+              "carat x1.30, 40% of clarities redrawn from SI2/I1",
+              ("carat", "clarity", "dataset", "prediction")),
+    PhasePlan("concept-drift", "concept-drift", True,
+              "same stones as baseline, true prices x1.60: the data flags clear",
+              ("concept",)),
+    PhasePlan("back-to-baseline", "baseline", True,
+              "held-out rows and true prices again: every flag clears"),
 )
-
-
 @dataclass
 class StoryResult:
     started_ms: int = 0
@@ -128,7 +135,8 @@ class Story:
         for index, plan in enumerate(PHASES):
             starts, label_starts = events.end_offsets(), labels.end_offsets()
             producer = producer_process(
-                s, r.bootstrap_servers, scenario=plan.name, run_id=plan.name.replace("-", "_"),
+                s, r.bootstrap_servers, scenario=plan.scenario,
+                run_id=plan.name.replace("-", "_"),
                 seed=s.seed + index, labels=plan.labels,
                 log_file=s.logs_dir / f"producer-{plan.name}.log")
             stack.callback(producer.stop, s.stop_timeout)
@@ -142,7 +150,8 @@ class Story:
                 events=sum(ends.values()) - sum(starts.values()),
                 events_before=sum(starts.values()),
                 labels=sum(label_ends.values()) - sum(label_starts.values()),
-                planned_seconds=round(s.phase_seconds, 2), exit_code=producer.returncode))
+                planned_seconds=round(s.phase_seconds, 2), exit_code=producer.returncode,
+                expected=plan.expected))
             if producer.returncode != 0:
                 raise ProcessFailed(f"producer[{plan.name}] exited with code "
                                     f"{producer.returncode} (log: {producer.log_file}):\n"
@@ -155,7 +164,7 @@ class Story:
             phase=phase, phase_index=index, phase_count=len(PHASES), phase_note=note,
             seconds_left=left, elapsed=time.monotonic() - self._started,
             metrics_url=self.result.metrics_url, prometheus_url=self.result.prometheus_url,
-            status=self.reader.last, concept_threshold=self.settings.concept_ratio_threshold)
+            status=self.reader.last)
 
     def _check(self, consumer: ChildProcess) -> None:
         if not consumer.is_running:
@@ -243,7 +252,6 @@ class Story:
                                         time.localtime(r.started_ms / 1000)),
             "story_seconds": round(time.monotonic() - self._started, 1),
             "settings": {"seconds": s.seconds, "rate": s.rate, "label_delay": s.label_delay,
-                         "drift_window_size": s.drift_window_size,
                          "drift_eval_interval": s.drift_eval_interval},
             "events_consumed": None if final is None else int(final.consumed),
             "predictions": None if final is None else int(final.predictions),

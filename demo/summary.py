@@ -1,15 +1,17 @@
-"""When did each drift get flagged? Pure functions over the consumer's drift-report records.
+"""When was each drift flag raised and cleared? Pure functions over the drift-report records.
 
-A record is the JSON the consumer publishes on the drift-reports topic at each evaluation:
-``{"evaluated_at": epoch ms, "n_seen": ..., "data": DriftReport.to_dict(), "concept":
-ConceptReport.to_dict() or None, ...}``. A phase starts at the event time of its first event
-(`PhaseRun.onset_ms`) and lasts until the next phase starts.
+A record is the JSON the consumer publishes on the drift-reports topic
+(`common.contracts.drift_reports`): every flag's state, and the transitions since the previous
+report (``drift_started`` / ``drift_ended``, with the flag, the event index and the time its
+batch went through the detectors). A phase starts at the event time of its first event
+(`PhaseRun.onset_ms`) and lasts until the next phase starts; a transition belongs to the phase
+its time falls in.
 
-Each drift kind is expected in one phase (`KINDS`): it is *detected* at the first evaluation
-inside that phase that raises its flag, reported in seconds after the onset, in events the
-consumer had seen since the onset and in labels joined since the onset (what concept drift is
-judged on), with how many of the phase's evaluations raised it (a real shift stays flagged, a
-chance flag shows up once). A flag raised during `baseline` is a false flag.
+Each phase names the flags it is expected to raise (`PhaseRun.expected`: none for the baseline
+phases); any other flag raised in it is a false flag. Each drift kind (`KINDS`) is *detected* at
+its first ``drift_started`` inside the phase that causes it, reported in seconds after the
+onset, in events the consumer had seen since the onset and in labels joined since the onset
+(what concept drift is judged on).
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ from pathlib import Path
 from typing import Any
 
 Record = dict[str, Any]
+Transition = dict[str, Any]
 NOT_FLAGGED = "not flagged"
+STARTED, ENDED = "drift_started", "drift_ended"
+NON_FEATURE_FLAGS = ("prediction", "dataset", "concept")
 
 
 @dataclass(frozen=True)
 class PhaseRun:
-    """One phase as it ran: ``onset_ms`` is its first event's time (None: no event sent)."""
+    """One phase as it ran: ``onset_ms`` is its first event's time (None: no event sent);
+    ``expected`` the flags it should raise (any other raised in it is a false flag)."""
 
     name: str
     onset_ms: int | None
@@ -35,41 +41,58 @@ class PhaseRun:
     labels: int = 0
     planned_seconds: float = 0.0
     exit_code: int | None = None
+    expected: tuple[str, ...] = ()
 
 
-def feature_flags(record: Record) -> dict[str, bool]:
-    features = (record.get("data") or {}).get("features") or {}
-    return {name: bool(fd.get("drift_detected")) for name, fd in features.items()}
+def is_feature(flag: str) -> bool:
+    return flag not in NON_FEATURE_FLAGS
 
 
-def _data_flag(record: Record, part: str) -> bool:
-    section = (record.get("data") or {}).get(part) or {}
-    return bool(section.get("drift_detected"))
-
-
-def _concept_flag(record: Record) -> bool:
-    return bool((record.get("concept") or {}).get("drift_detected"))
-
-
-KINDS: dict[str, tuple[str, Callable[[Record], bool]]] = {
-    "data_drift": ("data-drift", lambda r: any(feature_flags(r).values())),
-    "dataset_drift": ("data-drift", lambda r: _data_flag(r, "dataset")),
-    "prediction_drift": ("data-drift", lambda r: _data_flag(r, "prediction")),
-    "concept_drift": ("concept-drift", _concept_flag),
+KINDS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "data_drift": ("data-drift", is_feature),
+    "dataset_drift": ("data-drift", lambda flag: flag == "dataset"),
+    "prediction_drift": ("data-drift", lambda flag: flag == "prediction"),
+    "concept_drift": ("concept-drift", lambda flag: flag == "concept"),
 }
-
-
-def all_flags(record: Record) -> dict[str, bool]:
-    """Every flag of a record: ``feature:<name>``, ``prediction``, ``dataset``, ``concept``."""
-    flags = {f"feature:{name}": flag for name, flag in feature_flags(record).items()}
-    flags["prediction"] = _data_flag(record, "prediction")
-    flags["dataset"] = _data_flag(record, "dataset")
-    flags["concept"] = _concept_flag(record)
-    return flags
 
 
 def sort_records(records: Iterable[Record]) -> list[Record]:
     return sorted(records, key=lambda r: int(r.get("evaluated_at", 0)))
+
+
+def all_flags(record: Record) -> dict[str, bool]:
+    """Every flag's state in a record: each feature by name, ``prediction``, ``dataset``,
+    ``concept``."""
+    data = record.get("data") or {}
+    flags = {name: bool(state.get("drift_detected"))
+             for name, state in (data.get("features") or {}).items()}
+    for part in ("prediction", "dataset"):
+        flags[part] = bool((data.get(part) or {}).get("drift_detected"))
+    flags["concept"] = bool(((record.get("concept") or {}).get("flag") or {})
+                            .get("drift_detected"))
+    return flags
+
+
+def _matched(record: Record | None) -> int:
+    return int(((record or {}).get("labels") or {}).get("matched", 0))
+
+
+def transitions(records: Sequence[Record]) -> list[Transition]:
+    """Every transition once (a report re-read is not a second one), in time order, with the
+    labels matched and the events seen as of its report."""
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Transition] = []
+    for record in sort_records(records):
+        for t in record.get("transitions") or []:
+            key = (record.get("instance"), t.get("flag"), t.get("kind"), t.get("event"))
+            if key in seen:
+                continue
+            seen.add(key)
+            time_ms = t.get("time")
+            out.append({**t, "time": int(time_ms if time_ms is not None
+                                         else record["evaluated_at"]),
+                        "n_seen": int(record.get("n_seen", 0)), "matched": _matched(record)})
+    return sorted(out, key=lambda t: t["time"])
 
 
 def phase_window(phases: Sequence[PhaseRun], name: str) -> tuple[PhaseRun, float] | None:
@@ -90,101 +113,106 @@ def phase_at(phases: Sequence[PhaseRun], at_ms: int) -> PhaseRun | None:
     return current
 
 
-def _matched(record: Record | None) -> int:
-    return int(((record or {}).get("labels") or {}).get("matched", 0))
-
-
-def _timing(record: Record, phase: PhaseRun, before: Record | None) -> dict[str, Any]:
-    """How long after ``phase``'s onset ``record`` came; ``before`` is the last earlier record."""
-    assert phase.onset_ms is not None
-    n_seen = record.get("n_seen", (record.get("data") or {}).get("n_seen", 0))
-    return {
-        "phase": phase.name,
-        "seconds_after_onset": round((int(record["evaluated_at"]) - phase.onset_ms) / 1000, 2),
-        "events_after_onset": max(int(n_seen) - phase.events_before, 0),
-        "labels_matched_after_onset": max(_matched(record) - _matched(before), 0),
-    }
+def _matched_before(records: Sequence[Record], at_ms: int) -> int:
+    before = [r for r in records if int(r["evaluated_at"]) < at_ms]
+    return max((_matched(r) for r in before), default=0)
 
 
 def first_flag(records: Sequence[Record], phases: Sequence[PhaseRun], phase_name: str,
-               flagged: Callable[[Record], bool]) -> dict[str, Any] | str:
-    """Timing of the first record inside ``phase_name`` with ``flagged``, or NOT_FLAGGED."""
+               wanted: Callable[[str], bool]) -> dict[str, Any] | str:
+    """Timing of the first ``drift_started`` of a `wanted` flag inside ``phase_name``."""
     window = phase_window(phases, phase_name)
     if window is None:
         return NOT_FLAGGED
     phase, end = window
     assert phase.onset_ms is not None
-    before: Record | None = None
-    first: dict[str, Any] | None = None
-    inside = raised = 0
-    for record in sort_records(records):
-        at = int(record["evaluated_at"])
-        if at < phase.onset_ms:
-            before = record
-        elif at < end:
-            inside += 1
-            if flagged(record):
-                raised += 1
-                first = first or _timing(record, phase, before)
-    if first is None:
-        return NOT_FLAGGED
-    # how steadily: a real shift stays flagged, a chance flag shows up once
-    return {**first, "evaluations_flagged": raised, "evaluations_in_phase": inside}
+    for t in transitions(records):
+        if t["kind"] == STARTED and wanted(t["flag"]) and phase.onset_ms <= t["time"] < end:
+            concept = t["flag"] == "concept"
+            # a data flag's event index counts scored events, the concept flag's joined labels
+            labels = (t["event"] + 1 if concept else t["matched"]) - _matched_before(
+                records, phase.onset_ms)
+            return {
+                "phase": phase.name, "flag": t["flag"],
+                "seconds_after_onset": round((t["time"] - phase.onset_ms) / 1000, 2),
+                "events_after_onset": max((t["n_seen"] if concept else t["event"] + 1)
+                                          - phase.events_before, 0),
+                "labels_matched_after_onset": max(labels, 0),
+            }
+    return NOT_FLAGGED
 
 
 def first_flags(records: Sequence[Record], phases: Sequence[PhaseRun]) -> dict[str, Any]:
-    return {kind: first_flag(records, phases, phase, test)
-            for kind, (phase, test) in KINDS.items()}
+    return {kind: first_flag(records, phases, phase, wanted)
+            for kind, (phase, wanted) in KINDS.items()}
 
 
 def feature_first_flags(records: Sequence[Record], phases: Sequence[PhaseRun],
                         phase_name: str = "data-drift") -> dict[str, Any]:
-    def flagged(name: str) -> Callable[[Record], bool]:
-        return lambda record: feature_flags(record).get(name, False)
-
-    names = dict.fromkeys(n for r in records for n in feature_flags(r))
-    return {name: first_flag(records, phases, phase_name, flagged(name)) for name in names}
+    names = dict.fromkeys(n for r in records for n in all_flags(r) if is_feature(n))
+    return {name: first_flag(records, phases, phase_name, _is(name)) for name in names}
 
 
-def false_flags(records: Sequence[Record], phases: Sequence[PhaseRun],
-                phase_name: str = "baseline") -> dict[str, Any]:
-    """How many evaluations inside ``phase_name`` raised each flag (all should be 0)."""
-    window = phase_window(phases, phase_name)
+def _is(name: str) -> Callable[[str], bool]:
+    return lambda flag: flag == name
+
+
+def phase_flags(records: Sequence[Record], phases: Sequence[PhaseRun]) -> dict[str, Any]:
+    """Per phase, the flags raised and cleared in it (seconds after its onset), and the
+    raised ones it does not expect (false flags)."""
+    out: dict[str, Any] = {}
+    changes = transitions(records)
+    for phase in phases:
+        window = phase_window(phases, phase.name)
+        raised: list[dict[str, Any]] = []
+        cleared: list[dict[str, Any]] = []
+        if window is not None and phase.onset_ms is not None:
+            _, end = window
+            for t in changes:
+                if phase.onset_ms <= t["time"] < end:
+                    entry = {"flag": t["flag"],
+                             "seconds_after_onset": round((t["time"] - phase.onset_ms) / 1000, 2)}
+                    (raised if t["kind"] == STARTED else cleared).append(entry)
+        out[phase.name] = {
+            "expected": list(phase.expected), "raised": raised, "cleared": cleared,
+            "false_flags": [r["flag"] for r in raised if r["flag"] not in phase.expected],
+        }
+    return out
+
+
+def false_flags(records: Sequence[Record], phases: Sequence[PhaseRun]) -> dict[str, Any]:
+    """Every flag raised in a phase that does not expect it (all should be 0)."""
     counts: dict[str, int] = {}
-    evaluations = flagged_evaluations = 0
-    if window is not None:
-        phase, end = window
-        assert phase.onset_ms is not None
-        for record in records:
-            if not phase.onset_ms <= int(record["evaluated_at"]) < end:
-                continue
-            evaluations += 1
-            raised = [name for name, flag in all_flags(record).items() if flag]
-            flagged_evaluations += bool(raised)
-            for name in raised:
-                counts[name] = counts.get(name, 0) + 1
-    return {"evaluations": evaluations, "evaluations_with_a_flag": flagged_evaluations,
-            "flags": counts}
+    for name, flags in phase_flags(records, phases).items():
+        for flag in flags["false_flags"]:
+            key = f"{name}:{flag}"
+            counts[key] = counts.get(key, 0) + 1
+    return {"count": sum(counts.values()), "flags": counts}
 
 
-def flag_rises(records: Sequence[Record], phases: Sequence[PhaseRun],
-               started_ms: int) -> list[dict[str, Any]]:
-    """Every time a flag went from off to on: when, in which phase, how long after its onset."""
-    rises: list[dict[str, Any]] = []
-    previous: dict[str, bool] = {}
+def flags_up_at_end(records: Sequence[Record]) -> list[str]:
+    """The flags raised in the last report of each instance (a story that returns to normal
+    data ends with none)."""
+    last: dict[Any, Record] = {}
     for record in sort_records(records):
-        at = int(record["evaluated_at"])
-        phase = phase_at(phases, at)
-        for name, flag in all_flags(record).items():
-            if flag and not previous.get(name, False):
-                rises.append({
-                    "flag": name, "seconds_since_start": round((at - started_ms) / 1000, 2),
-                    "phase": phase.name if phase else "setup",
-                    "seconds_after_onset": (round((at - phase.onset_ms) / 1000, 2)
-                                            if phase and phase.onset_ms is not None else None),
-                })
-            previous[name] = flag
-    return rises
+        last[record.get("instance")] = record
+    return sorted({flag for r in last.values() for flag, up in all_flags(r).items() if up})
+
+
+def flag_changes(records: Sequence[Record], phases: Sequence[PhaseRun],
+                 started_ms: int) -> list[dict[str, Any]]:
+    """Every flag raised or cleared: when, in which phase, how long after its onset."""
+    out: list[dict[str, Any]] = []
+    for t in transitions(records):
+        phase = phase_at(phases, t["time"])
+        out.append({
+            "flag": t["flag"], "kind": t["kind"],
+            "seconds_since_start": round((t["time"] - started_ms) / 1000, 2),
+            "phase": phase.name if phase else "setup",
+            "seconds_after_onset": (round((t["time"] - phase.onset_ms) / 1000, 2)
+                                    if phase and phase.onset_ms is not None else None),
+        })
+    return out
 
 
 def build_summary(*, records: Sequence[Record], phases: Sequence[PhaseRun],
@@ -192,12 +220,14 @@ def build_summary(*, records: Sequence[Record], phases: Sequence[PhaseRun],
     """The summary document: the given facts plus the drift timings computed here."""
     return {
         **facts,
-        "phases": [asdict(p) for p in phases],
+        "phases": [{**asdict(p), "expected": list(p.expected)} for p in phases],
         "events_produced": sum(p.events for p in phases),
         "drift_reports": len(records),
         "first_flagged": first_flags(records, phases),
         "feature_first_flagged": feature_first_flags(records, phases),
-        "false_flags_baseline": false_flags(records, phases),
+        "phase_flags": phase_flags(records, phases),
+        "false_flags": false_flags(records, phases),
+        "flags_up_at_end": flags_up_at_end(records),
     }
 
 

@@ -2,7 +2,7 @@
 
 For one column we draw `n_windows` windows of `window_size` values from calibration data
 (with replacement, so a small holdout still yields full windows), compute each effect size
-against a reference exactly as `DriftMonitor` does, and keep the `quantile` high quantile.
+against a reference (as the former window monitor did) and keep the `quantile` high quantile.
 A stream from the reference distribution then exceeds the threshold in about
 ``1 - quantile`` of its windows.
 

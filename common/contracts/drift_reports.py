@@ -1,45 +1,60 @@
-"""Drift reports: one JSON record per drift evaluation, key = the consumer instance's id.
+"""Drift reports: one JSON record per report, key = the consumer instance's id.
 
-::
+A report is published every `drift_eval_interval` s / `drift_eval_every` events, and at once
+after the committed batch in which a flag was raised or cleared::
 
     {"evaluated_at": 1767225600123,            epoch ms
      "model_version": "hgb-0123456789ab", "group_id": "diamond-scorer",
      "instance": "host-1234",                  the consumer process (also the record key)
-     "n_seen": 120000,                         events fed to the drift monitor since start
-     "data": {...},                            data drift: DATA_FIELDS
-     "concept": {...} | null,                  concept drift: CONCEPT_FIELDS; null: no label join
+     "n_seen": 120000,                         events through the detectors since start/reset
+     "data": {...},                            the data flags: DATA_FIELDS
+     "concept": {...} | null,                  the concept flag: CONCEPT_FIELDS; null: off
+     "transitions": [{...}, ...],              flags changed since the previous report, in order
      "labels": {"received": 0, "matched": 0, "unmatched": 0, "late": 0, "invalid": 0}}
 
-``data`` holds `DATA_FIELDS`: its ``features`` map each input feature and ``prediction`` (or
-null) to an object of `FEATURE_DRIFT_FIELDS`, and ``dataset`` is an object of `DATASET_FIELDS`.
-``labels`` counts every label by outcome (`LABEL_OUTCOMES`). Statistics that cannot be computed
-are null, never NaN.
+``data`` holds the data flags: ``features`` maps each input feature to a flag state
+(the flag fields), ``prediction`` is one (or null: no prediction reference), ``dataset`` is one
+(raised while any feature is); ``gamma`` is the configured expected run time without drift,
+in events per flag. ``concept`` holds ``n_labels``, ``gamma``, ``mae_ratio`` (labels since the
+previous report) and ``flag``, a flag state.
+
+A flag state: ``drift_detected`` (the state), ``statistic`` and ``threshold`` (nats; the
+detection pair while down, the clearing pair while up), ``detector`` (what raised it),
+``since`` (the event index that raised it, or null) and ``expected_clear_events``.
+
+A transition: ``flag`` (a feature, ``prediction``, ``dataset`` or ``concept``), ``kind``
+(``drift_started`` / ``drift_ended``), ``statistic`` (nats), ``detector``, ``event`` (index
+since start or reset; labels for ``concept``) and ``time`` (epoch ms at which its batch went
+through the detectors, just after its commit).
+
+``labels`` counts every label by outcome. Statistics that cannot be computed are null,
+never NaN.
 
 The nested objects are the `to_dict()` of the `drift` package's reports (which stays pure and
-knows nothing of Kafka); the consumer assembles the record with `drift_report_record`.
-tests/unit/common/test_contracts_drift_reports.py checks that both agree.
+knows nothing of Kafka) and the consumer's timed transitions; the consumer assembles the record
+with `drift_report_record`. tests/unit/common/test_contracts_drift_reports.py checks that they
+agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 REPORT_FIELDS: tuple[str, ...] = (
-    "evaluated_at", "model_version", "group_id", "instance", "n_seen", "data", "concept", "labels",
+    "evaluated_at", "model_version", "group_id", "instance", "n_seen", "data", "concept",
+    "transitions", "labels",
 )
-DATA_FIELDS: tuple[str, ...] = ("n_rows", "n_seen", "effect", "features", "prediction", "dataset")
-FEATURE_DRIFT_FIELDS: tuple[str, ...] = (
-    "feature", "kind", "test", "statistic", "p_value", "psi", "distance", "effect_size",
-    "threshold", "drift_detected", "window_size",
+DATA_FIELDS: tuple[str, ...] = ("n_seen", "gamma", "features", "prediction", "dataset")
+FLAG_FIELDS: tuple[str, ...] = (
+    "flag", "drift_detected", "statistic", "threshold", "detector", "since",
+    "expected_clear_events",
 )
-DATASET_FIELDS: tuple[str, ...] = ("n_features", "n_drifted", "share", "drift_detected")
-CONCEPT_FIELDS: tuple[str, ...] = (
-    "n_labels", "mae", "rmse", "reference_mae", "reference_rmse", "mae_ratio", "rmse_ratio",
-    "detector_name", "detector_alarm", "n_alarms", "drift_detected",
-)
+CONCEPT_FIELDS: tuple[str, ...] = ("n_labels", "gamma", "mae_ratio", "flag")
+TRANSITION_FIELDS: tuple[str, ...] = ("flag", "kind", "statistic", "detector", "event", "time")
+TRANSITION_KINDS: tuple[str, ...] = ("drift_started", "drift_ended")
 LABEL_OUTCOMES: tuple[str, ...] = ("received", "matched", "unmatched", "late", "invalid")
 
 
@@ -52,17 +67,20 @@ def drift_report_record(
     n_seen: int,
     data: Mapping[str, Any],
     concept: Mapping[str, Any] | None,
+    transitions: Sequence[Mapping[str, Any]],
     labels: Mapping[str, int],
 ) -> dict[str, Any]:
-    """The record of one evaluation; `labels` lacking an outcome count it 0."""
+    """The record of one report. `data` and `concept` keep only their contract fields (the
+    record carries all transitions, timed, at its top); `labels` lacking an outcome count 0."""
     return {
         "evaluated_at": evaluated_at_ms,
         "model_version": model_version,
         "group_id": group_id,
         "instance": instance,
         "n_seen": n_seen,
-        "data": dict(data),
-        "concept": None if concept is None else dict(concept),
+        "data": {k: data[k] for k in DATA_FIELDS},
+        "concept": None if concept is None else {k: concept[k] for k in CONCEPT_FIELDS},
+        "transitions": [{k: t[k] for k in TRANSITION_FIELDS} for t in transitions],
         "labels": {k: int(labels.get(k, 0)) for k in LABEL_OUTCOMES},
     }
 

@@ -4,10 +4,11 @@ Prometheus gauges and drift-report records.
 
 ::
 
-    committed batch --> DriftObserver.on_batch --> DataFeed --> DriftMonitor.update
+    committed batch --> DriftObserver.on_batch --> DataFeed --> SequentialMonitor.update
                                                └-> LabelFeed.add_predictions --> LabelJoin cache
-    labels topic ----> LabelFeed.on_labels --> LabelJoin --matched--> ConceptDriftMonitor
-    EvaluationSchedule.due() (eval_interval s or eval_every events)
+    labels topic ----> LabelFeed.on_labels --> LabelJoin --matched--> ConceptFeed
+                                                                 --> SequentialConcept.update
+    a flag changed, or EvaluationSchedule.due() (eval_interval s or eval_every events)
                      --> Evaluator.evaluate --> DriftMetrics gauges + report record (Kafka)
 
 The labels topic is subscribed by the same consumer group as the input topic: with librdkafka's
@@ -15,15 +16,16 @@ default range assignor, topics with equal partition counts are co-partitioned (t
 owns input partition p owns labels partition p), so each label reaches the instance that scored
 its event. Label offsets are committed with the batch (the same transaction in exactly-once).
 
-Modules: observer.py (the batch observer), feed.py (data-drift buffer), label_feed.py (the
-label handler: decode, join, flow control), join.py (the bounded join), labels.py (the label
-format), schedule.py (when to evaluate), evaluator.py (one evaluation), metrics.py (the
-series), reports.py (the report record and its producer), build.py (from the settings).
+Modules: observer.py (the batch observer), feed.py (the detectors' feeds, timed transitions),
+label_feed.py (the label handler: decode, join, flow control), join.py (the bounded join),
+labels.py (the label format), schedule.py (when to report), evaluator.py (one report),
+metrics.py (the series), reports.py (the report record and its producer), build.py (from the
+settings).
 """
 
-from consumer.drift.build import build_drift_observer, check_copartitioned
+from consumer.drift.build import build_detectors, build_drift_observer, check_copartitioned
 from consumer.drift.evaluator import Evaluator, ReportSource
-from consumer.drift.feed import DataFeed
+from consumer.drift.feed import ConceptFeed, DataFeed, TransitionTimes
 from consumer.drift.join import LabelCounts, LabelJoin
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.labels import (
@@ -39,6 +41,7 @@ from consumer.drift.reports import ReportPublisher, report_record
 from consumer.drift.schedule import EvaluationSchedule
 
 __all__ = [
+    "ConceptFeed",
     "DataFeed",
     "DriftMetrics",
     "DriftObserver",
@@ -52,6 +55,8 @@ __all__ = [
     "LabelJoin",
     "ReportPublisher",
     "ReportSource",
+    "TransitionTimes",
+    "build_detectors",
     "build_drift_observer",
     "check_copartitioned",
     "decode_label",

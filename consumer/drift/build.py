@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from common.kafka import client_config
 from consumer.drift.evaluator import Evaluator, ReportSource
-from consumer.drift.feed import DataFeed
+from consumer.drift.feed import ConceptFeed, DataFeed
 from consumer.drift.join import LabelJoin
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.labels import max_label_price
@@ -20,11 +20,9 @@ from consumer.drift.reports import ReportPublisher
 from consumer.drift.schedule import EvaluationSchedule
 from consumer.edge.clients import instance_id, kafka_log
 from consumer.settings import ConsumerSettings
-from drift import ConceptDriftMonitor, DriftMonitor, ProfileError, ReferenceProfile
+from drift import ProfileError, ReferenceProfile, SequentialConcept, SequentialMonitor
 
 log = logging.getLogger(__name__)
-
-CONCEPT_MIN_WINDOW = 100
 
 
 def report_producer_config(settings: ConsumerSettings, instance: str) -> dict[str, Any]:
@@ -38,6 +36,26 @@ def report_producer_config(settings: ConsumerSettings, instance: str) -> dict[st
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)
 
 
+def build_detectors(
+    settings: ConsumerSettings, profile: ReferenceProfile, *, concept: bool = True
+) -> tuple[SequentialMonitor, SequentialConcept | None]:
+    """The sequential detectors of `profile` at the settings' ERTs; no concept detector when
+    not asked for, or when the profile has no error bins (format 1: logged)."""
+    gamma, clear, tolerance = (
+        settings.drift_gamma, settings.drift_clear_gamma, settings.drift_tolerance
+    )
+    monitor = SequentialMonitor(profile, gamma=gamma, clear_gamma=clear, tolerance=tolerance)
+    if not concept:
+        return monitor, None
+    try:
+        return monitor, SequentialConcept(
+            profile, gamma=gamma, clear_gamma=clear, tolerance=tolerance
+        )
+    except ProfileError as exc:
+        log.warning("concept drift is off (labels are still counted): %s", exc)
+        return monitor, None
+
+
 def build_drift_observer(
     settings: ConsumerSettings, model: Any, registry: CollectorRegistry
 ) -> DriftObserver | None:
@@ -49,24 +67,18 @@ def build_drift_observer(
         log.warning("model %s has no reference profile: drift monitoring is off",
                     getattr(model, "version", "?"))
         return None
-    monitor = DriftMonitor(
-        profile, window_size=settings.drift_window_size, p_value_threshold=settings.drift_p_value
-    )
+    with_labels = bool(settings.label_join)
+    monitor, concept = build_detectors(settings, profile, concept=with_labels)
     metrics = DriftMetrics(registry, profile.features)
-    concept = join = None
-    if settings.label_join:
+    data_feed = DataFeed(monitor, on_transition=metrics.count_transition)
+    concept_feed = join = None
+    if with_labels:
         join = LabelJoin(
             cache_size=settings.label_cache_size, ttl=settings.label_cache_ttl,
             pending_size=settings.label_pending_size, pending_wait=settings.label_pending_wait,
         )
-        try:
-            concept = ConceptDriftMonitor(
-                profile, window_size=settings.concept_window_size,
-                ratio_threshold=settings.concept_ratio_threshold,
-                min_window=min(CONCEPT_MIN_WINDOW, settings.concept_window_size),
-            )
-        except ProfileError as exc:
-            log.warning("concept drift is off (labels are still counted): %s", exc)
+        if concept is not None:
+            concept_feed = ConceptFeed(concept, on_transition=metrics.count_transition)
     instance = instance_id(settings)
     publisher = None
     if settings.drift_reports_topic:
@@ -76,9 +88,10 @@ def build_drift_observer(
         )
     labels_topic = settings.labels_topic if join is not None else None
     log.info(
-        "drift monitoring: window %d rows, evaluated every %g s or %d events; labels %s; "
-        "reports to %s", monitor.window_size, settings.drift_eval_interval,
-        settings.drift_eval_every, labels_topic or "off",
+        "drift monitoring: sequential flags, ERT %.3g events per flag (clear %.3g, tolerance "
+        "%g), reported every %g s or %d events and at each change; labels %s; reports to %s",
+        settings.drift_gamma, settings.drift_clear_gamma, settings.drift_tolerance,
+        settings.drift_eval_interval, settings.drift_eval_every, labels_topic or "off",
         settings.drift_reports_topic or "nowhere",
     )
     schedule = EvaluationSchedule(
@@ -89,15 +102,20 @@ def build_drift_observer(
     if join is not None:
         labels = LabelFeed(
             join, metrics, labels_topic=settings.labels_topic, headroom=settings.batch_size,
-            concept=concept, on_received=schedule.add_labels,
+            concept=concept_feed, on_received=schedule.add_labels,
             max_price=max_label_price(model, settings.label_price_factor),
         )
     source = ReportSource(
         model_version=str(getattr(model, "version", "")), group_id=settings.group_id,
         instance=instance,
     )
-    evaluator = Evaluator(monitor, metrics, concept=concept, publisher=publisher, source=source)
-    return DriftObserver(DataFeed(monitor, metrics), evaluator, schedule, labels=labels)
+    evaluator = Evaluator(
+        data_feed, metrics, concept=concept_feed, publisher=publisher, source=source
+    )
+    return DriftObserver(
+        data_feed, evaluator, schedule, labels=labels, concept=concept_feed,
+        rebuild=lambda p: build_detectors(settings, p, concept=with_labels),
+    )
 
 
 def check_copartitioned(settings: ConsumerSettings, partitions: Mapping[str, int]) -> None:

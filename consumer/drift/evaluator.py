@@ -1,7 +1,9 @@
-"""`Evaluator`: one drift evaluation: read both monitors, set the gauges, publish the report.
+"""`Evaluator`: one drift report: read the flags' states, set the gauges, publish the record.
 
-Evaluation (~20-25 ms, on the loop thread) is scheduled by `EvaluationSchedule`; each one sets
-the gauges (`DriftMetrics`) and publishes a report record (`ReportPublisher`, if any).
+The detectors themselves run on every committed batch (`DataFeed`, `ConceptFeed`); a report
+only reads their states and hands over the transitions since the previous one (with the times
+the feeds stamped). Reports are scheduled by `EvaluationSchedule`, and made at once when a flag
+changed (`DriftObserver.after_batch`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from consumer.drift.feed import ConceptFeed, DataFeed
 from consumer.drift.join import LabelCounts
 from consumer.drift.metrics import DriftMetrics
 from consumer.drift.reports import report_record
-from drift import ConceptDriftMonitor, ConceptReport, DriftMonitor, DriftReport
+from drift import ConceptState, SequentialReport
 
 log = logging.getLogger(__name__)
 
@@ -39,32 +42,44 @@ class ReportSource:
 class Evaluator:
     def __init__(
         self,
-        monitor: DriftMonitor,
+        data: DataFeed,
         metrics: DriftMetrics,
         *,
-        concept: ConceptDriftMonitor | None = None,
+        concept: ConceptFeed | None = None,
         publisher: Publisher | None = None,
         source: ReportSource | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.monitor = monitor
+        self.data = data
         self.metrics = metrics
         self.concept = concept
         self.publisher = publisher
         self.source = source if source is not None else ReportSource()
         self.wall = wall
-        self.last_report: DriftReport | None = None
-        self.last_concept: ConceptReport | None = None
+        self.last_report: SequentialReport | None = None
+        self.last_concept: ConceptState | None = None
         self.last_record: dict[str, object] | None = None
-        metrics.window_size.set(monitor.window_size)
-        metrics.set_report(monitor.evaluate())  # empty window: NaN statistics, nothing flagged
-        metrics.set_concept(None, concept.reference.mae if concept is not None else None)
+        self.show_states()
+
+    def show_states(self) -> None:
+        """Set the gauges from fresh (or just reset) detectors, which have nothing to hand
+        over yet: every flag down, statistics at zero."""
+        m = self.metrics
+        m.set_report(self.data.monitor.evaluate())
+        if self.concept is None:
+            m.set_concept(None)
+        else:
+            m.set_concept(self.concept.concept.evaluate(), self.concept.reference_mae)
 
     def evaluate(self, labels: LabelCounts) -> dict[str, object]:
-        """Evaluate now: set the gauges, publish the report record, return it."""
-        report = self.monitor.evaluate()
-        concept = self.concept.evaluate() if self.concept is not None else None
+        """Report now: set the gauges, publish the report record, return it."""
+        report = self.data.monitor.evaluate()
+        concept = self.concept.concept.evaluate() if self.concept is not None else None
         evaluated_at = self.wall()
+        transitions = self.data.times.take(report.transitions)
+        if concept is not None and self.concept is not None:
+            transitions += self.concept.times.take(concept.transitions)
+            transitions.sort(key=lambda t: (t["time"] is None, t["time"] or 0))
         m = self.metrics
         m.set_report(report)
         if concept is not None:
@@ -74,20 +89,15 @@ class Evaluator:
         src = self.source
         record = report_record(
             evaluated_at_ms=int(evaluated_at * 1000), model_version=src.model_version,
-            group_id=src.group_id, instance=src.instance, n_seen=self.monitor.n_seen,
-            data=report, concept=concept, labels=labels.as_dict(),
+            group_id=src.group_id, instance=src.instance, data=report, concept=concept,
+            transitions=transitions, labels=labels.as_dict(),
         )
         if self.publisher is not None:
             self.publisher.publish(record)
         self.last_report, self.last_concept, self.last_record = report, concept, record
-        if report.drifted_features or (concept is not None and concept.drift_detected):
-            log.info(
-                "drift: features %s, prediction %s, concept %s (window %d rows, %d seen)",
-                list(report.drifted_features) or "none",
-                bool(report.prediction and report.prediction.drift_detected),
-                None if concept is None else concept.drift_detected,
-                report.n_rows, report.n_seen,
-            )
+        for t in transitions:
+            log.info("drift: %s %s (%s, statistic %.1f, event %d)", t["flag"], t["kind"],
+                     t["detector"], t["statistic"], t["event"])
         return record
 
     def close(self) -> None:

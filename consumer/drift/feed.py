@@ -1,49 +1,130 @@
-"""`DataFeed`: committed batches (features + prediction) into few large `DriftMonitor.update`s.
+"""`DataFeed` and `ConceptFeed`: every committed batch and every joined label into the
+sequential detectors at once, with the wall-clock time of each flag change.
 
-The buffer goes into one update per `UPDATE_ROWS` rows and before every evaluation (the window
-keeps the newest): an update costs ~1 ms whatever its size up to thousands of rows, so five
-1000-row updates cost ~4x one 5000-row update. The buffer holds the batches' own frames (the
-pipeline builds a new one per batch) until then: about 0.3 ms per 1000 events in all.
+The detectors number events from their construction (or last reset); a transition's `event`
+is that index. The feeds stamp each transition with the time its batch went through the
+detectors (the batch is committed by then), so a report can say *when* a flag changed, and the
+observer can publish it at once (`has_news`) instead of at the next scheduled report.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from consumer.drift.metrics import DriftMetrics
-from drift import DriftMonitor
+from drift import SequentialConcept, SequentialMonitor, Transition
 from drift.profile import PREDICTION
 
-UPDATE_ROWS = 5000
+TransitionKey = tuple[str, str, int]
+
+
+def transition_key(t: Transition) -> TransitionKey:
+    return (t.flag, t.kind, t.event)
+
+
+def transition_record(t: Transition, time_ms: int | None) -> dict[str, Any]:
+    """One transition of a report record: `time` is epoch ms (None if unknown)."""
+    return {
+        "flag": t.flag, "kind": t.kind, "statistic": float(t.statistic),
+        "detector": t.detector, "event": t.event, "time": time_ms,
+    }
+
+
+class TransitionTimes:
+    """Wall-clock times (epoch ms) of the transitions not yet reported, by (flag, kind, event)."""
+
+    def __init__(self, wall: Callable[[], float]) -> None:
+        self.wall = wall
+        self._times: dict[TransitionKey, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def stamp(self, transitions: Iterable[Transition]) -> int:
+        """Stamp `transitions` with the time now; how many there were."""
+        now_ms = int(self.wall() * 1000)
+        n = 0
+        for t in transitions:
+            self._times[transition_key(t)] = now_ms
+            n += 1
+        return n
+
+    def take(self, transitions: Iterable[Transition]) -> list[dict[str, Any]]:
+        """The report records of `transitions` (handed over by the detector), times removed."""
+        return [transition_record(t, self._times.pop(transition_key(t), None))
+                for t in transitions]
+
+    def clear(self) -> None:
+        self._times.clear()
 
 
 class DataFeed:
+    """Feature and prediction drift: one `SequentialMonitor.update` per committed batch."""
+
     def __init__(
-        self, monitor: DriftMonitor, metrics: DriftMetrics, *, update_rows: int = UPDATE_ROWS
+        self,
+        monitor: SequentialMonitor,
+        *,
+        on_transition: Callable[[Transition], None] = lambda t: None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.monitor = monitor
-        self.metrics = metrics
-        self.update_rows = update_rows
-        self._buffer: list[tuple[pd.DataFrame, np.ndarray]] = []
-        self._buffered = 0
+        self.on_transition = on_transition  # the transitions counter
+        self.times = TransitionTimes(wall)
 
-    def add(self, features: pd.DataFrame, predictions: np.ndarray) -> None:
-        self._buffer.append((features, predictions))
-        self._buffered += len(features)
-        if self._buffered >= self.update_rows:
-            self.flush()
+    @property
+    def has_news(self) -> bool:
+        """A flag changed since the last report."""
+        return len(self.times) > 0
 
-    def flush(self) -> None:
-        """Hand the buffered rows to the drift monitor in one update."""
-        if not self._buffer:
-            return
-        if len(self._buffer) == 1:
-            features, predictions = self._buffer[0]
-            frame = features.assign(**{PREDICTION: predictions})
-        else:
-            frame = pd.concat([f for f, _ in self._buffer], ignore_index=True)
-            frame[PREDICTION] = np.concatenate([p for _, p in self._buffer])
-        self._buffer, self._buffered = [], 0
-        self.monitor.update(frame)
-        self.metrics.window_fill.set(self.monitor.window_fill)
+    def add(self, features: pd.DataFrame, predictions: np.ndarray) -> list[Transition]:
+        frame = features.assign(**{PREDICTION: predictions})
+        new = self.monitor.update(frame)
+        self.times.stamp(new)
+        for t in new:
+            self.on_transition(t)
+        return new
+
+    def reset(self, monitor: SequentialMonitor) -> None:
+        """A new monitor (or the same, reset): forget the unreported transitions."""
+        self.monitor = monitor
+        self.times.clear()
+
+
+class ConceptFeed:
+    """Concept drift: `SequentialConcept.update` for the labels joined after each batch (the
+    label feed calls `update` as it would the detector's)."""
+
+    def __init__(
+        self,
+        concept: SequentialConcept,
+        *,
+        on_transition: Callable[[Transition], None] = lambda t: None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.concept = concept
+        self.on_transition = on_transition
+        self.times = TransitionTimes(wall)
+
+    @property
+    def has_news(self) -> bool:
+        return len(self.times) > 0
+
+    @property
+    def reference_mae(self) -> float:
+        return float(self.concept.reference_mae)
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> list[Transition]:
+        new = self.concept.update(y_true, y_pred)
+        self.times.stamp(new)
+        for t in new:
+            self.on_transition(t)
+        return new
+
+    def reset(self, concept: SequentialConcept) -> None:
+        self.concept = concept
+        self.times.clear()

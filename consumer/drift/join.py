@@ -203,7 +203,7 @@ class LabelJoin:
 
     def take_matched(self) -> tuple[np.ndarray, np.ndarray]:
         """(y_true, y_pred) of the labels matched since the last call, for one vectorised
-        `ConceptDriftMonitor.update`."""
+        `SequentialConcept.update`."""
         y_true = np.asarray(self._true, dtype=np.float64)
         y_pred = np.asarray(self._pred, dtype=np.float64)
         self._true, self._pred = [], []

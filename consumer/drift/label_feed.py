@@ -6,10 +6,10 @@
 ``add_predictions(event_ids, predictions)``
     from the drift observer's `on_batch`: the scored events' predictions into the join's cache.
 ``after_batch()`` / ``on_idle()``
-    the matched labels into `ConceptDriftMonitor.update` (one vectorised call, after a batch
-    only), bounded cache expiry, then the label metrics. Each error is clipped first, to
-    ``ERROR_CAP`` reference MAEs (the cap the concept detector already applies to its input),
-    so one label moves the window MAE by at most ``ERROR_CAP * reference_mae / window_size``.
+    the matched labels into `ConceptFeed.update` (the sequential concept flag; one vectorised
+    call, after a batch only), bounded cache expiry, then the label metrics. Each error is clipped
+    first, to ``ERROR_CAP`` reference MAEs, so one label moves the MAE ratio of a report by at most
+    ``ERROR_CAP / labels in it`` (the flag itself bins the errors, so its step is bounded anyway).
 ``should_pause()``
     asked by the loop after each batch and idle poll. The pending buffer never blocks the
     stream: when full, its oldest labels are dropped and counted unmatched (`LabelJoin`). A
@@ -31,16 +31,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
 
+from consumer.drift.feed import ConceptFeed
 from consumer.drift.join import LabelCounts, LabelJoin
 from consumer.drift.labels import decode_labels
 from consumer.drift.metrics import DriftMetrics
 from consumer.ops.ratelimit import RateLimitedLog
 from consumer.pipeline.batch import MessageLike
-from drift import ConceptDriftMonitor
-from drift.concept import ERROR_CAP
 
 log = logging.getLogger(__name__)
 
+ERROR_CAP = 10.0  # reference MAEs: the largest error one label may bring to the concept feed
 PAUSE_PATIENCE = 10.0  # seconds a pause may last without a waiting label being joined
 
 
@@ -52,7 +52,7 @@ class LabelFeed:
         *,
         labels_topic: str,
         headroom: int = 0,
-        concept: ConceptDriftMonitor | None = None,
+        concept: ConceptFeed | None = None,
         on_received: Callable[[int], None] = lambda n: None,
         wall: Callable[[], float] = time.time,
         max_price: float = math.inf,
@@ -151,12 +151,10 @@ class LabelFeed:
         self.metrics.labels_pending.set(join.pending_len)
 
 
-def clip_errors(
-    y_true: np.ndarray, y_pred: np.ndarray, concept: ConceptDriftMonitor
-) -> np.ndarray:
+def clip_errors(y_true: np.ndarray, y_pred: np.ndarray, concept: ConceptFeed) -> np.ndarray:
     """`y_true` moved so that no error exceeds ERROR_CAP reference MAEs (either sign); NaN
-    stays NaN (the monitor skips it)."""
-    cap = ERROR_CAP * concept.reference.mae
+    stays NaN (the detector skips it)."""
+    cap = ERROR_CAP * concept.reference_mae
     return y_pred + np.clip(y_true - y_pred, -cap, cap)
 
 

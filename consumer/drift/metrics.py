@@ -1,18 +1,21 @@
-"""Prometheus series of the drift monitor and the label join, against an injected registry.
+"""Prometheus series of the drift flags and the label join, against an injected registry.
 
-Names are fixed: the Grafana dashboard and the alert rules query them. The only label is
-``feature``, whose values are the profile's input features (six, bounded); every per-feature
-series is created at start so dashboards and alerts see it before the first evaluation.
+Names are fixed: the Grafana dashboard and the alert rules query them. Labels are bounded:
+``feature`` is one of the profile's input features (six), ``flag`` one of those, ``prediction``,
+``dataset`` or ``concept``, ``kind`` ``drift_started`` or ``drift_ended``; every series is
+created at start so dashboards and alerts see it before the first report.
 
-What a value means before or without an evaluation:
+Each flag is a state (`drift.sequential`): ``..._drift_detected`` is 1 from the event that raised
+the flag to the event that cleared it. ``..._statistic`` is the sequential statistic (nats) and
+``..._threshold`` the value it must reach to change the state: the detection threshold while the
+flag is down, the clearing threshold while it is up. Gauges are refreshed at every report (each
+`drift_eval_interval` / `drift_eval_every`, and at once when a flag changes);
+``diamond_drift_transitions_total`` counts every change as it happens.
 
-* ``..._drift_detected`` is 0 until an evaluation flags something: 0 means "not flagged", never
-  "checked and fine" on its own. A feature is never flagged before the window holds the
-  monitor's `min_window` rows (half the window), so read it with ``diamond_drift_window_fill``
-  against ``diamond_drift_window_size`` and ``diamond_drift_evaluations_total``.
-* statistics that cannot be computed (an empty window, no prediction reference, no labels yet)
-  are set to NaN, never left at an older value: a gauge never shows a stale window's statistic.
-* ``diamond_drift_last_evaluation_timestamp_seconds`` is 0 until the first evaluation.
+* statistics that cannot be computed (no prediction reference, no concept detector) are NaN.
+* ``diamond_concept_mae_ratio`` is the MAE of the labels joined since the previous report over
+  the held-out MAE (NaN when none): a diagnostic, the flag is ``diamond_concept_drift_detected``.
+* ``diamond_drift_last_evaluation_timestamp_seconds`` is 0 until the first report.
 """
 
 from __future__ import annotations
@@ -22,12 +25,47 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from drift import ConceptReport, DriftReport, FeatureDrift
+from drift import ConceptState, FlagState, SequentialReport, Transition
+from drift.sequential import CONCEPT, DATASET, ENDED, STARTED
 
 NAN = float("nan")
 EVALUATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+PREDICTION_FLAG = "prediction"
+
+
 def _value(x: float | None) -> float:
     return NAN if x is None or not math.isfinite(x) else float(x)
+
+
+class FlagSeries:
+    """detected / statistic / threshold gauges of one unlabelled flag."""
+
+    def __init__(self, registry: CollectorRegistry, prefix: str, what: str) -> None:
+        self.detected = Gauge(
+            f"{prefix}_detected", f"1 while the {what} drift flag is raised, else 0",
+            registry=registry,
+        )
+        self.statistic = Gauge(
+            f"{prefix}_statistic",
+            f"Sequential statistic of the {what} flag (nats; the clearing one while raised)",
+            registry=registry,
+        )
+        self.threshold = Gauge(
+            f"{prefix}_threshold",
+            f"Value the {what} statistic must reach to raise (or, while raised, clear) the flag",
+            registry=registry,
+        )
+        self.set(None)
+
+    def set(self, state: FlagState | None) -> None:
+        if state is None:
+            self.detected.set(0)
+            self.statistic.set(NAN)
+            self.threshold.set(NAN)
+            return
+        self.detected.set(int(state.drift_detected))
+        self.statistic.set(_value(state.statistic))
+        self.threshold.set(_value(state.threshold))
 
 
 class DriftMetrics:
@@ -40,67 +78,41 @@ class DriftMetrics:
         def feature_gauge(name: str, doc: str) -> Gauge:
             return Gauge(f"diamond_feature_drift_{name}", doc, ["feature"], registry=r)
 
+        self.feature_detected = feature_gauge(
+            "detected", "1 while the feature's drift flag is raised, else 0"
+        )
         self.feature_statistic = feature_gauge(
-            "statistic", "Test statistic of the window (KS numeric, chi-square categorical)"
-        )
-        self.feature_p_value = feature_gauge("p_value", "p-value of the two-sample test")
-        self.feature_effect_size = feature_gauge(
-            "effect_size", "Effect size the flag uses (PSI) on the reference's bins"
-        )
-        self.feature_distance = feature_gauge(
-            "distance", "Normalised Wasserstein (numeric) / Jensen-Shannon (categorical) distance"
+            "statistic", "Sequential statistic of the feature's flag (nats; the clearing one "
+            "while raised)"
         )
         self.feature_threshold = feature_gauge(
-            "threshold", "Effect-size threshold, calibrated at training for this window size"
+            "threshold", "Value the statistic must reach to raise (or, while raised, clear) the "
+            "feature's flag"
         )
-        self.feature_detected = feature_gauge(
-            "detected", "1 when the last evaluation flagged the feature, else 0"
-        )
-        self.prediction_statistic = Gauge(
-            "diamond_prediction_drift_statistic", "KS statistic of the predicted prices",
-            registry=r,
-        )
-        self.prediction_p_value = Gauge(
-            "diamond_prediction_drift_p_value", "KS p-value of the predicted prices", registry=r
-        )
-        self.prediction_effect_size = Gauge(
-            "diamond_prediction_drift_effect_size", "PSI of the predicted prices", registry=r
-        )
-        self.prediction_detected = Gauge(
-            "diamond_prediction_drift_detected", "1 when the predictions drifted", registry=r
-        )
+        self.prediction = FlagSeries(r, "diamond_prediction_drift", "prediction")
+        self.dataset = FlagSeries(r, "diamond_dataset_drift", "dataset (any feature)")
+        self.concept = FlagSeries(r, "diamond_concept_drift", "concept (absolute error)")
         self.dataset_share = Gauge(
             "diamond_dataset_drift_share", "Share of the input features flagged", registry=r
-        )
-        self.dataset_detected = Gauge(
-            "diamond_dataset_drift_detected", "1 when the share reaches its threshold", registry=r
-        )
-        self.concept_mae = Gauge(
-            "diamond_concept_window_mae", "MAE over the window of labelled predictions", registry=r
-        )
-        self.concept_rmse = Gauge(
-            "diamond_concept_window_rmse", "RMSE over the window of labelled predictions",
-            registry=r,
         )
         self.concept_reference_mae = Gauge(
             "diamond_concept_reference_mae", "MAE of the model on the held-out split", registry=r
         )
         self.concept_mae_ratio = Gauge(
-            "diamond_concept_mae_ratio", "Window MAE / reference MAE", registry=r
+            "diamond_concept_mae_ratio",
+            "MAE of the labels joined since the previous report / reference MAE", registry=r
         )
-        self.concept_detected = Gauge(
-            "diamond_concept_drift_detected",
-            "1 when the MAE ratio is over its threshold or the sequential detector alarmed",
-            registry=r,
+        self.transitions = Counter(
+            "diamond_drift_transitions", "Drift flags raised (drift_started) or cleared "
+            "(drift_ended), as they happen", ["flag", "kind"], registry=r,
         )
-        self.window_fill = Gauge(
-            "diamond_drift_window_fill",
-            "Rows in the drift window (filling until = size; updated every few thousand events)",
-            registry=r,
+        self.events = Counter(
+            "diamond_drift_events", "Scored events fed to the drift detectors", registry=r
         )
-        self.window_size = Gauge(
-            "diamond_drift_window_size", "Capacity of the drift window", registry=r
-        )
+        self.flags = (*self.features, PREDICTION_FLAG, DATASET, CONCEPT)
+        for flag in self.flags:
+            for kind in (STARTED, ENDED):
+                self.transitions.labels(flag=flag, kind=kind)
         self.last_evaluation = Gauge(
             "diamond_drift_last_evaluation_timestamp_seconds",
             "Unix time of the last drift evaluation (0: none yet)", registry=r,
@@ -142,57 +154,36 @@ class DriftMetrics:
             registry=r,
         )
         for name in self.features:
-            for gauge in (
-                self.feature_statistic, self.feature_p_value, self.feature_effect_size,
-                self.feature_distance, self.feature_threshold,
-            ):
-                gauge.labels(feature=name).set(NAN)
             self.feature_detected.labels(feature=name).set(0)
-        self.set_concept(None)
-        self.set_prediction(None)
+            self.feature_statistic.labels(feature=name).set(NAN)
+            self.feature_threshold.labels(feature=name).set(NAN)
         self.dataset_share.set(NAN)
+        self.concept_mae_ratio.set(NAN)
+        self.concept_reference_mae.set(NAN)
 
-    def set_report(self, report: DriftReport) -> None:
-        """Set every data-drift series from one evaluation (features outside the profile are
+    def count_transition(self, t: Transition) -> None:
+        """One flag change (flags outside the bounded set are not counted)."""
+        if t.flag in self.flags:
+            self.transitions.labels(flag=t.flag, kind=t.kind).inc()
+
+    def set_report(self, report: SequentialReport) -> None:
+        """Set every data-drift series from one report (features outside the profile are
         ignored, so the ``feature`` label stays bounded)."""
         for name in self.features:
-            fd = report.features.get(name)
-            if fd is None:
+            state = report.features.get(name)
+            if state is None:
                 continue
-            self.feature_statistic.labels(feature=name).set(_value(fd.statistic))
-            self.feature_p_value.labels(feature=name).set(_value(fd.p_value))
-            self.feature_effect_size.labels(feature=name).set(_value(fd.effect_size))
-            self.feature_distance.labels(feature=name).set(_value(fd.distance))
-            self.feature_threshold.labels(feature=name).set(_value(fd.threshold))
-            self.feature_detected.labels(feature=name).set(int(fd.drift_detected))
-        self.set_prediction(report.prediction)
-        self.dataset_share.set(_value(report.dataset.share))
-        self.dataset_detected.set(int(report.dataset.drift_detected))
-        self.window_fill.set(report.n_rows)
+            self.feature_detected.labels(feature=name).set(int(state.drift_detected))
+            self.feature_statistic.labels(feature=name).set(_value(state.statistic))
+            self.feature_threshold.labels(feature=name).set(_value(state.threshold))
+        self.prediction.set(report.prediction)
+        self.dataset.set(report.dataset)
+        n = len(report.features)
+        self.dataset_share.set(len(report.drifted_features) / n if n else NAN)
 
-    def set_prediction(self, fd: FeatureDrift | None) -> None:
-        if fd is None:
-            for gauge in (
-                self.prediction_statistic, self.prediction_p_value, self.prediction_effect_size
-            ):
-                gauge.set(NAN)
-            self.prediction_detected.set(0)
-            return
-        self.prediction_statistic.set(_value(fd.statistic))
-        self.prediction_p_value.set(_value(fd.p_value))
-        self.prediction_effect_size.set(_value(fd.effect_size))
-        self.prediction_detected.set(int(fd.drift_detected))
-
-    def set_concept(self, report: ConceptReport | None, reference_mae: float | None = None) -> None:
-        """Concept series from a report; None (no labels monitor, or none yet): NaN and 0."""
-        if report is None:
-            for gauge in (self.concept_mae, self.concept_rmse, self.concept_mae_ratio):
-                gauge.set(NAN)
+    def set_concept(self, state: ConceptState | None, reference_mae: float | None = None) -> None:
+        """Concept series from a state; None (no concept detector): NaN and 0."""
+        self.concept.set(None if state is None else state.flag)
+        self.concept_mae_ratio.set(NAN if state is None else _value(state.mae_ratio))
+        if reference_mae is not None:
             self.concept_reference_mae.set(_value(reference_mae))
-            self.concept_detected.set(0)
-            return
-        self.concept_mae.set(_value(report.mae))
-        self.concept_rmse.set(_value(report.rmse))
-        self.concept_reference_mae.set(_value(report.reference_mae))
-        self.concept_mae_ratio.set(_value(report.mae_ratio))
-        self.concept_detected.set(int(report.drift_detected))

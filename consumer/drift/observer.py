@@ -3,11 +3,17 @@
 The loop calls it only for committed batches, so each event and each label is seen once (an
 aborted, re-read batch only when it finally commits)::
 
-    on_batch(features, predictions, meta) --> DataFeed.add        (features + prediction)
+    on_batch(features, predictions, meta) --> DataFeed.add --> SequentialMonitor.update
                                           └-> LabelFeed.add_predictions   (the join's cache)
-    after_batch() / on_idle()             --> LabelFeed.after_batch / on_idle (concept, expiry)
-                                          └-> maybe_evaluate: EvaluationSchedule.due()
-                                                --> DataFeed.flush --> Evaluator.evaluate
+    after_batch() / on_idle()             --> LabelFeed.after_batch / on_idle
+                                                --> ConceptFeed.update (joined labels)
+                                          └-> a flag changed: report now, else when
+                                              EvaluationSchedule.due() --> Evaluator.evaluate
+
+Every scored event goes through the detectors in the batch that scored it; the schedule only
+sets how often the states are reported. A flag raised or cleared is reported right after the
+batch that changed it, so through Kafka a transition is at most one batch later than the
+detector's own event. `reset(profile)` (the model changed) lowers every flag.
 
 The label messages themselves go to the `LabelFeed` (`labels`): the loop's label handler,
 which it also asks whether to pause the labels topic (`should_pause()`).
@@ -16,16 +22,19 @@ which it also asks whether to pause the labels topic (`should_pause()`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from consumer.drift.evaluator import Evaluator
-from consumer.drift.feed import DataFeed
+from consumer.drift.feed import ConceptFeed, DataFeed
 from consumer.drift.join import LabelCounts
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.schedule import EvaluationSchedule
 from consumer.pipeline.batch import BatchMeta
+from drift import ReferenceProfile, SequentialConcept, SequentialMonitor
 
 
 class DriftObserver:
@@ -38,11 +47,15 @@ class DriftObserver:
         schedule: EvaluationSchedule,
         *,
         labels: LabelFeed | None = None,
+        concept: ConceptFeed | None = None,
+        rebuild: Rebuild | None = None,
     ) -> None:
         self.feed = feed
         self.evaluator = evaluator
         self.schedule = schedule
         self.labels = labels
+        self.concept = concept
+        self.rebuild = rebuild  # new detectors for a new profile (see `reset`)
 
     @property
     def last_record(self) -> dict[str, object] | None:
@@ -53,10 +66,16 @@ class DriftObserver:
     def labels_topic(self) -> str | None:
         return self.labels.labels_topic if self.labels is not None else None
 
+    @property
+    def has_news(self) -> bool:
+        """A flag changed since the last report."""
+        return self.feed.has_news or (self.concept is not None and self.concept.has_news)
+
     def on_batch(self, features: pd.DataFrame, predictions: np.ndarray, meta: BatchMeta) -> None:
         if not len(features):
             return
         self.feed.add(features, predictions)
+        self.evaluator.metrics.events.inc(len(features))
         self.schedule.add_events(len(features))
         if self.labels is not None:
             self.labels.add_predictions(meta.event_ids, predictions)
@@ -72,16 +91,16 @@ class DriftObserver:
         self.maybe_evaluate()
 
     def maybe_evaluate(self) -> bool:
-        if not self.schedule.due():
+        """Report when a flag changed or the schedule says so."""
+        if not (self.has_news or self.schedule.due()):
             return False
         self.evaluate()
         return True
 
     def evaluate(self) -> dict[str, object]:
-        """Evaluate now (flushing the buffered rows first): gauges, report record; returns it."""
+        """Report now: gauges, report record; returns it."""
         started = time.perf_counter()
         self.schedule.start()
-        self.feed.flush()
         counts = self.labels.counts if self.labels is not None else LabelCounts()
         record = self.evaluator.evaluate(counts)
         duration = time.perf_counter() - started
@@ -89,5 +108,32 @@ class DriftObserver:
         self.evaluator.metrics.evaluation_duration.observe(duration)
         return record
 
+    def reset(self, profile: ReferenceProfile | None = None, *, model_version: str = "") -> None:
+        """The model (and with it maybe the profile) changed: lower every flag and restart
+        every statistic, without a transition (a reset is not a drift ending). A new `profile`
+        gets new detectors, built like the first ones; None keeps the current profile."""
+        monitor = self.feed.monitor
+        concept = self.concept.concept if self.concept is not None else None
+        if profile is not None and profile is not monitor.profile:
+            if self.rebuild is None:
+                raise ValueError("this observer cannot build detectors for a new profile")
+            monitor, concept = self.rebuild(profile)
+        else:
+            monitor.reset()
+            if concept is not None:
+                concept.reset()
+        self.feed.reset(monitor)
+        if self.concept is not None:
+            if concept is None:  # the new profile has no error bins: keep the old, restarted
+                concept = self.concept.concept
+                concept.reset()
+            self.concept.reset(concept)
+        if model_version:
+            self.evaluator.source = replace(self.evaluator.source, model_version=model_version)
+        self.evaluator.show_states()
+
     def close(self) -> None:
         self.evaluator.close()
+
+
+Rebuild = Callable[[ReferenceProfile], tuple[SequentialMonitor, SequentialConcept | None]]

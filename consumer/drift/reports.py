@@ -1,4 +1,4 @@
-"""Drift reports: one record per evaluation on `drift_reports_topic`, key = the instance id.
+"""Drift reports: one record per report on `drift_reports_topic`, key = the instance id.
 
 The record's format is `common.contracts.drift_reports`: the consumer assembles it here from the
 `drift` package's reports (which know nothing of Kafka) and the label counts.
@@ -11,7 +11,7 @@ and counted (``diamond_drift_report_failures_total``), never a reason to stop sc
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -20,7 +20,7 @@ from common.contracts.drift_reports import drift_report_record, encode_drift_rep
 from common.kafka.exceptions import QueueFullError
 from common.kafka.producing import Record, produce_all
 from consumer.ops.ratelimit import RateLimitedLog
-from drift import ConceptReport, DriftReport
+from drift import ConceptState, SequentialReport
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +33,21 @@ def report_record(
     model_version: str,
     group_id: str,
     instance: str,
-    n_seen: int,
-    data: DriftReport,
-    concept: ConceptReport | None,
+    data: SequentialReport,
+    concept: ConceptState | None,
+    transitions: Sequence[Mapping[str, Any]],
     labels: Mapping[str, int],
 ) -> dict[str, Any]:
-    """The JSON-safe drift-report record of one evaluation."""
+    """The JSON-safe drift-report record of one report (`transitions`: timed, in order)."""
     return drift_report_record(
         evaluated_at_ms=evaluated_at_ms,
         model_version=model_version,
         group_id=group_id,
         instance=instance,
-        n_seen=n_seen,
+        n_seen=data.n_seen,
         data=data.to_dict(),
         concept=None if concept is None else concept.to_dict(),
+        transitions=transitions,
         labels=labels,
     )
 

@@ -26,14 +26,15 @@ def test_the_demo_tells_the_story_and_stops_everything_it_started(
     out = tmp_path / "demo-output"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEMO_", "CONSUMER_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "demo", "--seconds", "45", "--output-dir", str(out),
+        [sys.executable, "-m", "demo", "--seconds", "48", "--output-dir", str(out),
          "--model-path", str(model_dir), "--status-interval", "5"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=400, check=False)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["ok"] and summary["failures"] == []
-    assert [p["name"] for p in summary["phases"]] == ["baseline", "data-drift", "concept-drift"]
+    assert [p["name"] for p in summary["phases"]] == [
+        "baseline", "data-drift", "concept-drift", "back-to-baseline"]
     assert all(p["events"] > 0 and p["exit_code"] == 0 for p in summary["phases"])
     produced = sum(p["events"] for p in summary["phases"])
     # every event scored once, nothing dead-lettered, nothing left behind
@@ -43,8 +44,19 @@ def test_the_demo_tells_the_story_and_stops_everything_it_started(
     first = summary["first_flagged"]
     assert first["data_drift"]["phase"] == "data-drift"
     assert first["concept_drift"]["phase"] == "concept-drift"
-    assert summary["false_flags_baseline"]["evaluations"] > 0
-    assert summary["false_flags_baseline"]["flags"] == {}
+    flags = summary["phase_flags"]
+    raised = {name: {r["flag"] for r in phase["raised"]} for name, phase in flags.items()}
+    assert raised["baseline"] == set() and raised["back-to-baseline"] == set()  # no false flag
+    assert {"carat", "dataset"} <= raised["data-drift"] <= {"carat", "clarity", "dataset",
+                                                            "prediction"}
+    assert raised["concept-drift"] == {"concept"}  # the data flags do not come back
+    assert summary["false_flags"] == {"count": 0, "flags": {}}
+    # every flag raised is cleared once the story is back to normal data
+    cleared = {r["flag"] for phase in flags.values() for r in phase["cleared"]}
+    assert cleared == raised["data-drift"] | {"concept"}
+    assert summary["flags_up_at_end"] == []
+    print("flag changes:", [(c["flag"], c["kind"], c["phase"], c["seconds_after_onset"])
+                            for c in summary["flag_changes"]])
     for name in ("png", "html", "reports"):
         assert Path(summary["outputs"][name]).stat().st_size > 0
 

@@ -128,3 +128,20 @@ def test_consumer_down_alert_also_fires_when_no_target_exists() -> None:
     rule = next(r for r in alert_rules() if r["alert"] == "ConsumerDown")
     assert 'up{job="diamond-consumer"} == 0' in rule["expr"]
     assert 'absent(up{job="diamond-consumer"})' in rule["expr"]
+
+
+def seconds(duration: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(duration[:-1]) * units[duration[-1]]
+
+
+def test_drift_alerts_fire_on_the_flags_with_a_short_for() -> None:
+    # the flags carry their own calibrated false-alarm rate: a long `for` only delays them
+    drift = {r["alert"]: r for r in alert_rules()
+             if r["alert"] in {"FeatureDriftDetected", "DatasetDrift", "PredictionDrift",
+                               "ConceptDrift"}}
+    assert len(drift) == 4
+    for name, rule in drift.items():
+        assert seconds(rule["for"]) <= 30, name
+        assert "_drift_detected" in rule["expr"], name
+    assert "mae_ratio" not in drift["ConceptDrift"]["expr"]  # the ratio alone is no alarm

@@ -64,5 +64,5 @@ def test_the_demo_consumer_settings_are_the_consumer_settings(
     assert (settings.bootstrap_servers, settings.input_topic, settings.group_id) == (
         "127.0.0.1:9", EVENTS_TOPIC, GROUP_ID)
     assert Path(settings.model_path) == tmp_path / "model"
-    assert settings.drift_window_size == demo.drift_window_size
+    assert settings.drift_eval_interval == demo.drift_eval_interval
     assert settings.create_topics is False

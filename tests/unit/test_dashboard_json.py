@@ -29,7 +29,8 @@ COUNTERS = (
     "diamond_delivery_failures_total", "diamond_transactions_aborted_total",
     "diamond_observer_errors_total", "diamond_labels_received_total",
     "diamond_labels_matched_total", "diamond_labels_unmatched_total",
-    "diamond_drift_evaluations_total",
+    "diamond_drift_evaluations_total", "diamond_drift_events_total",
+    "diamond_drift_transitions_total",
 )
 HISTOGRAMS = (
     "diamond_batch_size", "diamond_scoring_duration_seconds", "diamond_batch_duration_seconds",
@@ -38,15 +39,14 @@ HISTOGRAMS = (
 GAUGES = (
     "diamond_consumer_lag", "diamond_consumer_lag_total", "diamond_committed_offset",
     "diamond_consumer_up", "diamond_last_batch_timestamp_seconds", "diamond_model_info",
-    "diamond_feature_drift_statistic", "diamond_feature_drift_p_value",
-    "diamond_feature_drift_effect_size", "diamond_feature_drift_distance",
-    "diamond_feature_drift_threshold", "diamond_feature_drift_detected",
-    "diamond_prediction_drift_statistic", "diamond_prediction_drift_p_value",
-    "diamond_prediction_drift_effect_size", "diamond_prediction_drift_detected",
+    "diamond_feature_drift_statistic", "diamond_feature_drift_threshold",
+    "diamond_feature_drift_detected",
+    "diamond_prediction_drift_statistic", "diamond_prediction_drift_threshold",
+    "diamond_prediction_drift_detected",
+    "diamond_dataset_drift_statistic", "diamond_dataset_drift_threshold",
     "diamond_dataset_drift_share", "diamond_dataset_drift_detected",
-    "diamond_concept_window_mae", "diamond_concept_window_rmse", "diamond_concept_reference_mae",
-    "diamond_concept_mae_ratio", "diamond_concept_drift_detected",
-    "diamond_drift_window_fill", "diamond_drift_window_size",
+    "diamond_concept_drift_statistic", "diamond_concept_drift_threshold",
+    "diamond_concept_reference_mae", "diamond_concept_mae_ratio", "diamond_concept_drift_detected",
     "diamond_drift_last_evaluation_timestamp_seconds",
 )
 # Series Prometheus itself creates.
@@ -234,10 +234,12 @@ def test_dashboard_covers_the_key_metrics(dashboard: dict[str, Any]) -> None:
         "diamond_events_consumed_total", "diamond_predictions_published_total",
         "diamond_end_to_end_latency_seconds_bucket", "diamond_batch_size_sum",
         "diamond_batch_size_count", "diamond_consumer_lag", "diamond_consumer_lag_total",
-        "diamond_invalid_events_total", "diamond_feature_drift_effect_size",
+        "diamond_invalid_events_total", "diamond_feature_drift_statistic",
         "diamond_feature_drift_threshold", "diamond_feature_drift_detected",
-        "diamond_prediction_drift_detected", "diamond_dataset_drift_share",
-        "diamond_concept_window_mae", "diamond_concept_reference_mae",
+        "diamond_prediction_drift_detected", "diamond_prediction_drift_statistic",
+        "diamond_dataset_drift_share", "diamond_drift_transitions_total",
+        "diamond_drift_events_total", "diamond_concept_drift_statistic",
+        "diamond_concept_drift_threshold", "diamond_concept_reference_mae",
         "diamond_concept_mae_ratio", "diamond_labels_matched_total",
         "diamond_labels_unmatched_total", "diamond_model_info", "ALERTS",
     }
@@ -281,3 +283,17 @@ def test_substituted_queries_are_plain_promql(dashboard: dict[str, Any]) -> None
         for query in queries:
             assert "$" not in query, f"{where}: unsubstituted variable in {query}"
             assert query.count("(") == query.count(")"), f"{where}: unbalanced {query}"
+
+
+def test_the_drift_names_listed_here_are_the_consumer_drift_series() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from consumer.drift import DriftMetrics
+
+    registry = CollectorRegistry()
+    DriftMetrics(registry, FEATURES)
+    exposed = {s.name for metric in registry.collect() for s in metric.samples}
+    listed = {name for name in COUNTERS + GAUGES
+              if name.startswith(("diamond_feature_drift", "diamond_prediction_drift",
+                                  "diamond_dataset_drift", "diamond_concept", "diamond_drift"))}
+    assert listed <= exposed, sorted(listed - exposed)

@@ -13,13 +13,14 @@ def status(**overrides) -> ConsumerStatus:
         at=1000.0, rate_in=1002.4, rate_out=1001.6, consumed=41234, predictions=41230, dlq=4,
         latency={0.5: 0.012, 0.95: 0.0451, 0.99: 0.0884}, lag=132,
         features={
-            "carat": FeatureStatus(0.4123, 0.0127, True),
-            "depth": FeatureStatus(0.0012, 0.0122, False),
+            "carat": FeatureStatus(2.5, 13.82, True),
+            "depth": FeatureStatus(0.12, 21.4, False),
             "clarity": FeatureStatus(None, None, False),
         },
-        prediction=FeatureStatus(0.3012, None, True), dataset_share=1 / 3,
+        prediction=FeatureStatus(3.01, None, True), dataset_share=1 / 3,
         dataset_detected=False, concept_mae_ratio=1.02, concept_detected=False,
-        labels_matched=0, window_fill=2000, window_size=2000, last_evaluation=999.0,
+        concept=FeatureStatus(0.0, 21.9, False),
+        labels_matched=0, drift_events=41230, last_evaluation=999.0,
     )
     values.update(overrides)
     return ConsumerStatus(**values)
@@ -29,7 +30,7 @@ def state(**overrides) -> ViewState:
     values = dict(
         phase="data-drift", phase_index=2, phase_count=3, phase_note="carat x1.30",
         seconds_left=31.4, elapsed=62.0, metrics_url="http://127.0.0.1:8000/metrics",
-        prometheus_url="http://127.0.0.1:9090", status=status(), concept_threshold=1.5,
+        prometheus_url="http://127.0.0.1:9090", status=status(),
     )
     values.update(overrides)
     return ViewState(**values)
@@ -46,13 +47,15 @@ def test_render_lines_shows_every_part_of_the_snapshot() -> None:
     assert "Totals      consumed 41,234   predictions 41,230   DLQ 4" in lines
     assert "Latency     p50 12 ms   p95 45 ms   p99 88 ms" in lines
     assert "Lag         132 events" in lines
-    assert "Data drift  window 2,000/2,000, evaluated 1 s ago" in lines
-    assert "  carat          0.4123     0.0127  FLAGGED" in lines
-    assert "  depth          0.0012     0.0122  ok" in lines
+    assert "Data drift  41,230 events through the detectors, reported 1 s ago" in lines
+    assert "  carat            2.50      13.82  FLAGGED" in lines
+    assert "  depth            0.12      21.40  ok" in lines
     assert "  clarity             -          -  ok" in lines
-    assert "  prediction     0.3012          -  FLAGGED" in lines
+    assert "  prediction       3.01          -  FLAGGED" in lines
+    assert "  concept          0.00      21.90  ok" in lines
     assert "dataset" in text and "share 33%" in text
-    assert ("Concept     MAE ratio 1.02 (threshold 1.5)  ok   labels matched 0") in lines
+    assert ("Concept     MAE ratio 1.02 (labels since the last report)  ok   labels matched 0"
+            in lines)
 
 
 def test_render_lines_before_the_consumer_answers_and_without_drift_metrics() -> None:
@@ -68,8 +71,8 @@ def test_render_lines_before_the_consumer_answers_and_without_drift_metrics() ->
 def test_concept_flag_and_compact_line() -> None:
     flagged = state(status=status(concept_mae_ratio=7.61, concept_detected=True,
                                   labels_matched=3329))
-    assert any(line.startswith("Concept     MAE ratio 7.61 (threshold 1.5)  FLAGGED")
-               for line in render_lines(flagged))
+    assert any(line.startswith("Concept     MAE ratio 7.61 (labels since the last report)  "
+                               "FLAGGED") for line in render_lines(flagged))
     line = compact_line(flagged)
     assert line == ("[1:02] data-drift (31 s left): in 1,002 ev/s, out 1,002 ev/s, p95 45 ms, "
                     "lag 132, DLQ 4, MAE ratio 7.61, flagged: carat, prediction, concept")

@@ -15,6 +15,7 @@ from consumer.drift.metrics import DriftMetrics
 from consumer.ops.metrics import ConsumerMetrics
 from demo.metrics_reader import (
     LATENCY,
+    FeatureStatus,
     bucket_delta,
     consumer_status,
     parse,
@@ -100,37 +101,39 @@ def test_drift_series_are_read_per_feature(registry) -> None:
     ConsumerMetrics(registry)
     drift = DriftMetrics(registry, FEATURES)
     for name in FEATURES:
-        drift.feature_effect_size.labels(feature=name).set(0.001)
-        drift.feature_threshold.labels(feature=name).set(0.0125)
-    drift.feature_effect_size.labels(feature="carat").set(0.42)
+        drift.feature_statistic.labels(feature=name).set(0.5)
+        drift.feature_threshold.labels(feature=name).set(21.4)
+    drift.feature_statistic.labels(feature="carat").set(2.5)
+    drift.feature_threshold.labels(feature="carat").set(13.8)  # raised: the clearing pair
     drift.feature_detected.labels(feature="carat").set(1)
-    drift.prediction_effect_size.set(0.3)
-    drift.prediction_detected.set(1)
+    drift.prediction.statistic.set(1.5)
+    drift.prediction.threshold.set(13.8)
+    drift.prediction.detected.set(1)
     drift.dataset_share.set(1 / 6)
     drift.concept_mae_ratio.set(7.5)
-    drift.concept_detected.set(1)
+    drift.concept.statistic.set(3.0)
+    drift.concept.threshold.set(13.8)
+    drift.concept.detected.set(1)
     drift.labels["matched"].inc(321)
-    drift.window_fill.set(1500)
-    drift.window_size.set(2000)
+    drift.events.inc(1500)
     drift.last_evaluation.set(1234.5)
 
     status = consumer_status(None, scrape(registry, at=1236.0))
     assert list(status.features) == list(FEATURES)
     carat = status.features["carat"]
-    assert (carat.effect_size, carat.threshold, carat.detected) == (0.42, 0.0125, True)
+    assert (carat.statistic, carat.threshold, carat.detected) == (2.5, 13.8, True)
     assert not status.features["depth"].detected
-    assert status.prediction is not None and status.prediction.detected
-    assert status.prediction.effect_size == 0.3
+    assert status.prediction == FeatureStatus(1.5, 13.8, True)
+    assert status.concept == FeatureStatus(3.0, 13.8, True)
     assert status.dataset_share == pytest.approx(1 / 6) and not status.dataset_detected
     assert (status.concept_mae_ratio, status.concept_detected) == (7.5, True)
     assert status.labels_matched == 321
-    assert (status.window_fill, status.window_size, status.last_evaluation) == (
-        1500, 2000, 1234.5)
+    assert (status.drift_events, status.last_evaluation) == (1500, 1234.5)
 
 
 def test_nan_statistics_before_the_first_evaluation_read_as_missing(registry) -> None:
     DriftMetrics(registry, FEATURES)
     status = consumer_status(None, scrape(registry, at=1.0))
-    assert status.features["carat"].effect_size is None
+    assert status.features["carat"].statistic is None
     assert status.concept_mae_ratio is None and status.dataset_share is None
     assert not any(fs.detected for fs in status.features.values())

@@ -52,7 +52,7 @@ def test_settings_flags_and_environment_are_the_same(monkeypatch) -> None:
     monkeypatch.setenv("DEMO_RATE", "500")
     settings = CliApp.run(DemoSettings, cli_args=["--seconds", "60", "--no-prometheus"])
     assert (settings.seconds, settings.rate, settings.prometheus) == (60.0, 500.0, False)
-    assert settings.phase_seconds == 20.0
+    assert settings.phase_seconds == 15.0  # four phases
     assert CliApp.run(DemoSettings, cli_args=["--rate", "2000"]).rate == 2000.0
     with pytest.raises(ValidationError):
         DemoSettings(seconds=5)

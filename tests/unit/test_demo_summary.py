@@ -1,4 +1,5 @@
-"""demo.summary: first-flag timings, false flags and flag rises on synthetic drift reports."""
+"""demo.summary: first flags, flags raised and cleared per phase, false flags and flag changes
+on synthetic drift reports."""
 
 from __future__ import annotations
 
@@ -7,59 +8,85 @@ import random
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from demo.summary import (
     NOT_FLAGGED,
     PhaseRun,
     build_summary,
     false_flags,
     first_flags,
-    flag_rises,
+    flag_changes,
+    flags_up_at_end,
+    phase_flags,
+    transitions,
     write_summary,
 )
 
 FEATURES = ("carat", "depth", "table", "cut", "color", "clarity")
+DATA_FLAGS = ("carat", "clarity", "dataset", "prediction")
 PHASES = [
     PhaseRun("baseline", onset_ms=10_000, events=10_000, events_before=0),
-    PhaseRun("data-drift", onset_ms=40_000, events=10_000, events_before=10_000),
+    PhaseRun("data-drift", onset_ms=40_000, events=10_000, events_before=10_000,
+             expected=DATA_FLAGS),
     PhaseRun("concept-drift", onset_ms=70_000, events=10_000, events_before=20_000,
+             labels=10_000, expected=("concept",)),
+    PhaseRun("back-to-baseline", onset_ms=100_000, events=10_000, events_before=30_000,
              labels=10_000),
 ]
 
 
-def record(at_ms: int, n_seen: int, *flagged: str, prediction: bool = False,
-           dataset: bool = False, concept: bool | None = None,
-           matched: int = 0) -> dict[str, Any]:
+def state(name: str, up: bool) -> dict[str, Any]:
+    return {"flag": name, "drift_detected": up, "statistic": 1.0, "threshold": 13.8 if up
+            else 21.4, "detector": "location+0.4" if up else "", "since": 0 if up else None,
+            "expected_clear_events": None}
+
+
+def change(flag: str, kind: str, event: int, time: int | None) -> dict[str, Any]:
+    return {"flag": flag, "kind": kind, "statistic": 22.0, "detector": "location+0.4",
+            "event": event, "time": time}
+
+
+def record(at_ms: int, n_seen: int, up: set[str] | None = None,
+           changes: list[dict[str, Any]] | None = None, *, matched: int = 0,
+           instance: str = "i") -> dict[str, Any]:
     """A drift-report record as the consumer publishes it (only the fields read here)."""
-    features = {name: {"feature": name, "effect_size": 0.5 if name in flagged else 0.001,
-                       "threshold": 0.0125, "drift_detected": name in flagged}
-                for name in FEATURES}
+    up = up or set()
     return {
-        "evaluated_at": at_ms, "n_seen": n_seen, "group_id": "g", "instance": "i",
-        "data": {"n_rows": 2000, "n_seen": n_seen, "features": features,
-                 "prediction": {"effect_size": 0.3, "threshold": 0.02,
-                                "drift_detected": prediction},
-                 "dataset": {"n_features": 6, "n_drifted": len(flagged),
-                             "share": len(flagged) / 6, "drift_detected": dataset}},
-        "concept": None if concept is None else {"mae_ratio": 8.0 if concept else 1.0,
-                                                 "drift_detected": concept},
+        "evaluated_at": at_ms, "n_seen": n_seen, "group_id": "g", "instance": instance,
+        "data": {"n_seen": n_seen, "gamma": 3e9,
+                 "features": {name: state(name, name in up) for name in FEATURES},
+                 "prediction": state("prediction", "prediction" in up),
+                 "dataset": state("dataset", "dataset" in up)},
+        "concept": {"n_labels": matched, "gamma": 3e9, "mae_ratio": 1.0,
+                    "flag": state("concept", "concept" in up)},
+        "transitions": changes or [],
         "labels": {"received": matched, "matched": matched},
     }
 
 
+S, E = "drift_started", "drift_ended"
+
+
 def story() -> list[dict[str, Any]]:
-    records = [record(t, (t - 10_000)) for t in range(12_000, 40_000, 2_000)]  # baseline
+    records = [record(t, t - 10_000) for t in range(12_000, 40_000, 2_000)]  # baseline
+    drifted = {"carat", "clarity", "dataset", "prediction"}
     records += [
         record(41_000, 11_000),
-        record(43_000, 13_000, "clarity"),
-        record(45_000, 15_000, "carat", "clarity", prediction=True),
-        record(47_000, 17_000, "carat", "clarity", prediction=True),
-        # concept phase: the data-drift flags linger until the window turns over
-        record(71_000, 21_000, "carat", concept=False),
-        record(73_000, 23_000, concept=False, matched=1_000),
-        record(75_000, 25_000, concept=True, matched=3_000),
-        record(77_000, 27_000, concept=True, matched=5_000),
+        record(43_000, 13_000, {"clarity", "dataset"},
+               [change("clarity", S, 12_499, 42_500), change("dataset", S, 12_499, 42_500)]),
+        record(45_000, 15_000, drifted,
+               [change("carat", S, 13_999, 44_000), change("prediction", S, 14_399, 44_500)]),
+        record(47_000, 17_000, drifted),
+        record(71_000, 21_000, {"carat", "dataset", "prediction"},
+               [change("clarity", E, 20_999, 70_500)]),
+        record(73_000, 23_000, set(), [
+            change("carat", E, 21_499, 71_500), change("dataset", E, 21_499, 71_500),
+            change("prediction", E, 21_999, 72_000)], matched=1_000),
+        record(75_000, 25_000, {"concept"}, [change("concept", S, 2_999, 74_000)],
+               matched=3_000),
+        record(77_000, 27_000, {"concept"}, matched=5_000),
+        record(101_000, 31_000, {"concept"}, matched=10_500),
+        record(104_000, 34_000, set(), [change("concept", E, 12_999, 103_000)],
+               matched=13_000),
     ]
     return records
 
@@ -68,23 +95,22 @@ def test_first_flag_of_each_kind_in_its_own_phase() -> None:
     records = story()
     random.Random(1).shuffle(records)  # the topic's partitions interleave: order by time
     first = first_flags(records, PHASES)
-    assert first["data_drift"] == {"phase": "data-drift", "seconds_after_onset": 3.0,
-                                   "events_after_onset": 3_000,
-                                   "labels_matched_after_onset": 0,
-                                   "evaluations_flagged": 3, "evaluations_in_phase": 4}
-    assert first["prediction_drift"] == {"phase": "data-drift", "seconds_after_onset": 5.0,
-                                         "events_after_onset": 5_000,
-                                         "labels_matched_after_onset": 0,
-                                         "evaluations_flagged": 2, "evaluations_in_phase": 4}
-    assert first["dataset_drift"] == NOT_FLAGGED
-    assert first["concept_drift"] == {"phase": "concept-drift", "seconds_after_onset": 5.0,
-                                      "events_after_onset": 5_000,
-                                      "labels_matched_after_onset": 3_000,
-                                      "evaluations_flagged": 2, "evaluations_in_phase": 4}
+    assert first["data_drift"] == {"phase": "data-drift", "flag": "clarity",
+                                   "seconds_after_onset": 2.5, "events_after_onset": 2_500,
+                                   "labels_matched_after_onset": 0}
+    assert first["prediction_drift"] == {"phase": "data-drift", "flag": "prediction",
+                                         "seconds_after_onset": 4.5, "events_after_onset": 4_400,
+                                         "labels_matched_after_onset": 0}
+    assert first["dataset_drift"]["seconds_after_onset"] == 2.5
+    # the concept flag's event counts labels: the 3,000th label joined raised it
+    assert first["concept_drift"] == {"phase": "concept-drift", "flag": "concept",
+                                      "seconds_after_onset": 4.0, "events_after_onset": 5_000,
+                                      "labels_matched_after_onset": 3_000}
 
 
 def test_a_flag_raised_only_after_its_phase_is_not_a_detection() -> None:
-    records = [record(41_000, 11_000), record(71_000, 21_000, "carat", prediction=True)]
+    records = [record(41_000, 11_000),
+               record(71_000, 21_000, {"carat"}, [change("carat", S, 20_500, 70_600)])]
     first = first_flags(records, PHASES)
     assert first["data_drift"] == NOT_FLAGGED and first["prediction_drift"] == NOT_FLAGGED
 
@@ -95,47 +121,60 @@ def test_no_records_or_no_phase_means_not_flagged() -> None:
     assert first_flags(story(), unstarted)["data_drift"] == NOT_FLAGGED
 
 
-def test_a_stationary_baseline_has_no_false_flag() -> None:
-    assert false_flags(story(), PHASES) == {"evaluations": 14, "evaluations_with_a_flag": 0,
-                                            "flags": {}}
+def test_each_phase_raises_and_clears_its_flags_and_nothing_else() -> None:
+    flags = phase_flags(story(), PHASES)
+    assert flags["baseline"] == {"expected": [], "raised": [], "cleared": [],
+                                 "false_flags": []}
+    assert [r["flag"] for r in flags["data-drift"]["raised"]] == [
+        "clarity", "dataset", "carat", "prediction"]
+    assert flags["data-drift"]["false_flags"] == []
+    assert [c["flag"] for c in flags["concept-drift"]["cleared"]] == [
+        "clarity", "carat", "dataset", "prediction"]
+    assert flags["concept-drift"]["raised"] == [{"flag": "concept", "seconds_after_onset": 4.0}]
+    assert flags["back-to-baseline"]["cleared"] == [
+        {"flag": "concept", "seconds_after_onset": 3.0}]
+    assert false_flags(story(), PHASES) == {"count": 0, "flags": {}}
+    assert flags_up_at_end(story()) == []
 
 
-def test_false_flags_in_baseline_are_counted_per_flag() -> None:
-    records = [*story(), record(30_001, 20_000, "depth", dataset=True),
-               record(30_002, 20_001, "depth")]
-    counted = false_flags(records, PHASES)
-    assert counted["evaluations"] == 16 and counted["evaluations_with_a_flag"] == 2
-    assert counted["flags"] == {"feature:depth": 2, "dataset": 1}
+def test_flags_raised_where_not_expected_are_false_flags() -> None:
+    records = [*story(),
+               record(30_000, 20_000, {"depth", "dataset"}, [
+                   change("depth", S, 19_000, 29_000), change("dataset", S, 19_000, 29_000)]),
+               record(80_000, 30_000, {"depth"}, [change("depth", S, 29_000, 79_000)])]
+    assert false_flags(records, PHASES) == {
+        "count": 3, "flags": {"baseline:depth": 1, "baseline:dataset": 1,
+                              "concept-drift:depth": 1}}
 
 
-def test_flag_rises_list_every_off_to_on_transition() -> None:
-    records = [*story(), record(79_000, 29_000, "carat", concept=True)]  # carat again
-    rises = [(r["flag"], r["phase"], r["seconds_after_onset"])
-             for r in flag_rises(records, PHASES, started_ms=5_000)]
-    assert rises == [
-        ("feature:clarity", "data-drift", 3.0),
-        ("feature:carat", "data-drift", 5.0),
-        ("prediction", "data-drift", 5.0),
-        ("concept", "concept-drift", 5.0),
-        ("feature:carat", "concept-drift", 9.0),
-    ]
-    assert flag_rises(records, PHASES, started_ms=5_000)[0]["seconds_since_start"] == 38.0
+def test_a_flag_still_raised_in_the_last_report_is_listed() -> None:
+    records = [*story(), record(110_000, 40_000, {"color"}, instance="j")]
+    assert flags_up_at_end(records) == ["color"]
+
+
+def test_a_re_read_report_does_not_count_twice_and_a_missing_time_is_the_report_time() -> None:
+    twice = record(43_000, 13_000, {"clarity"}, [change("clarity", S, 12_499, None)])
+    changes = transitions([twice, dict(twice)])
+    assert len(changes) == 1 and changes[0]["time"] == 43_000
+
+
+def test_flag_changes_list_every_raise_and_clear() -> None:
+    changes = flag_changes(story(), PHASES, started_ms=5_000)
+    assert [(c["flag"], c["kind"], c["phase"]) for c in changes][:2] == [
+        ("clarity", S, "data-drift"), ("dataset", S, "data-drift")]
+    assert changes[0]["seconds_since_start"] == 37.5
+    assert (changes[-1]["flag"], changes[-1]["kind"], changes[-1]["phase"]) == (
+        "concept", E, "back-to-baseline")
+    assert len(changes) == 10
 
 
 def test_summary_document_round_trips_as_json(tmp_path: Path) -> None:
-    summary = build_summary(records=story(), phases=PHASES, ok=True, predictions=30_000)
-    assert summary["events_produced"] == 30_000 and summary["drift_reports"] == 22
-    assert summary["feature_first_flagged"]["clarity"]["seconds_after_onset"] == 3.0
+    summary = build_summary(records=story(), phases=PHASES, ok=True, predictions=40_000)
+    assert summary["events_produced"] == 40_000 and summary["drift_reports"] == 24
+    assert summary["feature_first_flagged"]["clarity"]["seconds_after_onset"] == 2.5
     assert summary["feature_first_flagged"]["depth"] == NOT_FLAGGED
-    assert [p["name"] for p in summary["phases"]] == ["baseline", "data-drift", "concept-drift"]
+    assert [p["name"] for p in summary["phases"]] == [
+        "baseline", "data-drift", "concept-drift", "back-to-baseline"]
+    assert summary["false_flags"]["count"] == 0 and summary["flags_up_at_end"] == []
     path = write_summary(summary, tmp_path / "out" / "summary.json")
     assert json.loads(path.read_text()) == summary
-
-
-@pytest.mark.parametrize("n_seen_key", ["top", "data"])
-def test_events_after_onset_read_n_seen_from_either_place(n_seen_key: str) -> None:
-    flagged = record(43_000, 13_000, "carat")
-    if n_seen_key == "data":
-        del flagged["n_seen"]
-    first = first_flags([flagged], PHASES)["data_drift"]
-    assert isinstance(first, dict) and first["events_after_onset"] == 3_000

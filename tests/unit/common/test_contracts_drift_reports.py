@@ -1,5 +1,6 @@
-"""The drift-report contract: the record's fields, and the `drift` package's nested reports and
-the consumer's label outcomes agree with it (drift itself never imports the contract)."""
+"""The drift-report contract: the record's fields, and the `drift` package's nested reports, the
+consumer's timed transitions and its label outcomes agree with it (drift itself never imports
+the contract)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,47 @@ from typing import Any
 
 from common.contracts import drift_reports as dr
 from consumer.drift import LabelCounts, report_record
-from drift import ConceptReport, DatasetDrift, DriftReport, FeatureDrift
+from consumer.drift.feed import transition_record
+from drift import ConceptState, FlagState, SequentialReport, Transition
+from drift.sequential import ENDED, STARTED
 
 NAN = math.nan
 
 
-def feature(name: str) -> FeatureDrift:
-    return FeatureDrift(name, "numeric", "ks", NAN, NAN, NAN, NAN, NAN, 0.1, False, 0)
+def flag(name: str, up: bool = False) -> FlagState:
+    return FlagState(name, up, NAN if not up else 3.5, 21.5, "location+0.4" if up else "",
+                     120 if up else None, NAN)
 
 
-DATA = DriftReport(
-    features={"carat": feature("carat")}, prediction=feature("prediction"),
-    dataset=DatasetDrift(1, 0, 0.0, False), n_rows=0, n_seen=0, effect="psi",
+TRANSITIONS = (
+    Transition(STARTED, "carat", 120, "location+0.4", 22.1),
+    Transition(STARTED, "dataset", 120, "carat", 22.1),
 )
-CONCEPT = ConceptReport(0, NAN, NAN, 1.0, 2.0, NAN, NAN, "page_hinkley", False, 0, False)
+DATA = SequentialReport(
+    features={"carat": flag("carat", True), "depth": flag("depth")},
+    prediction=flag("prediction"), dataset=flag("dataset", True), transitions=TRANSITIONS,
+    n_seen=500, gamma=3e9,
+)
+CONCEPT = ConceptState(flag=flag("concept"), transitions=(), n_labels=0, mae_ratio=NAN,
+                       gamma=3e9)
 
 
 def test_the_drift_package_reports_have_the_contract_fields() -> None:
     data = DATA.to_dict()
-    assert tuple(data) == dr.DATA_FIELDS
-    assert tuple(data["features"]["carat"]) == dr.FEATURE_DRIFT_FIELDS
-    assert tuple(data["prediction"]) == dr.FEATURE_DRIFT_FIELDS
-    assert tuple(data["dataset"]) == dr.DATASET_FIELDS
-    assert tuple(CONCEPT.to_dict()) == dr.CONCEPT_FIELDS
+    assert set(dr.DATA_FIELDS) <= set(data)
+    for state in (*data["features"].values(), data["prediction"], data["dataset"]):
+        assert tuple(state) == dr.FLAG_FIELDS
+    concept = CONCEPT.to_dict()
+    assert set(dr.CONCEPT_FIELDS) <= set(concept)
+    assert tuple(concept["flag"]) == dr.FLAG_FIELDS
+    assert set(dr.TRANSITION_KINDS) == {STARTED, ENDED}
+
+
+def test_the_consumer_transitions_have_the_contract_fields() -> None:
+    record = transition_record(TRANSITIONS[0], 1_767_225_600_123)
+    assert tuple(record) == dr.TRANSITION_FIELDS
+    assert record == {"flag": "carat", "kind": "drift_started", "statistic": 22.1,
+                      "detector": "location+0.4", "event": 120, "time": 1_767_225_600_123}
 
 
 def test_the_label_outcomes_are_the_consumer_label_counts() -> None:
@@ -39,23 +58,31 @@ def test_the_label_outcomes_are_the_consumer_label_counts() -> None:
 
 
 def test_the_record_has_the_contract_fields_and_no_nan() -> None:
+    transitions = [transition_record(t, 5) for t in TRANSITIONS]
     record = dr.drift_report_record(
-        evaluated_at_ms=5, model_version="m", group_id="g", instance="i", n_seen=3,
-        data=DATA.to_dict(), concept=CONCEPT.to_dict(), labels={"matched": 2, "other": 9},
+        evaluated_at_ms=5, model_version="m", group_id="g", instance="i", n_seen=500,
+        data=DATA.to_dict(), concept=CONCEPT.to_dict(), transitions=transitions,
+        labels={"matched": 2, "other": 9},
     )
     assert tuple(record) == dr.REPORT_FIELDS
+    assert tuple(record["data"]) == dr.DATA_FIELDS  # the library's transitions are not kept
+    assert tuple(record["concept"]) == dr.CONCEPT_FIELDS
+    assert [tuple(t) for t in record["transitions"]] == [dr.TRANSITION_FIELDS] * 2
     assert record["labels"] == {"received": 0, "matched": 2, "unmatched": 0, "late": 0,
                                 "invalid": 0}
     body = json.loads(dr.encode_drift_report(record))  # the wire bytes are strict JSON
     assert body == json.loads(json.dumps(record, allow_nan=False))
-    assert body["concept"]["mae"] is None and body["data"]["features"]["carat"]["psi"] is None
+    assert body["concept"]["mae_ratio"] is None
+    assert body["data"]["features"]["depth"]["statistic"] is None
+    assert body["data"]["features"]["carat"]["since"] == 120
 
 
 def test_the_consumer_assembles_the_contract_record() -> None:
+    transitions = [transition_record(t, 5) for t in TRANSITIONS]
     kwargs: dict[str, Any] = {
         "evaluated_at_ms": 5, "model_version": "m", "group_id": "g", "instance": "i",
-        "n_seen": 3, "labels": {"late": 1},
+        "labels": {"late": 1}, "transitions": transitions,
     }
     assert report_record(data=DATA, concept=None, **kwargs) == dr.drift_report_record(
-        data=DATA.to_dict(), concept=None, **kwargs
+        data=DATA.to_dict(), concept=None, n_seen=500, **kwargs
     )

@@ -1,5 +1,7 @@
-"""The drift observer with a fake clock, a fresh registry and a recording publisher: when it
-evaluates, what the gauges say before and after, the report record, the label path."""
+"""The drift observer with a fake clock, a fresh registry and a recording publisher: every
+committed batch through the sequential detectors, when it reports (a flag change at once, else
+on the schedule), what the gauges say, the report record with timed transitions, the label
+path, and `reset` on a model change."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import pytest
 from consumer_fakes import FakeMessage
 from prometheus_client import CollectorRegistry
 
+from common.contracts import drift_reports as dr
 from consumer.drift import (
+    ConceptFeed,
     DataFeed,
     DriftMetrics,
     DriftObserver,
@@ -23,16 +27,13 @@ from consumer.drift import (
     LabelJoin,
     ReportSource,
 )
+from consumer.drift.label_feed import ERROR_CAP
 from consumer.pipeline.batch import BatchMeta
-from drift import ConceptDriftMonitor, DriftMonitor, ReferenceProfile
-from drift.concept import ERROR_CAP
+from drift import ReferenceProfile, SequentialConcept, SequentialMonitor
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 
-WINDOW = 400
 LABELS = "labels"
-DRIFT_GAUGES = (
-    "statistic", "p_value", "effect_size", "distance", "threshold", "detected",
-)
+FLAGS = (*FEATURES, "prediction", "dataset", "concept")
 
 
 def diamonds(rng: np.random.Generator, n: int, carat_scale: float = 1.0) -> pd.DataFrame:
@@ -57,13 +58,13 @@ def profile() -> ReferenceProfile:
     return ReferenceProfile.build(
         train, numeric=list(NUMERIC_FEATURES), categorical=dict(CATEGORIES), holdout=holdout,
         reference_predictions=price(holdout), reference_errors=rng.normal(0, 300, len(holdout)),
-        window_size=WINDOW, calibration_windows=100, seed=3,
+        window_size=400, calibration_windows=100, seed=3,
     )
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
 
     def __call__(self) -> float:
         return self.now
@@ -85,28 +86,40 @@ class RecordingPublisher:
 WALL = 1_767_225_600.5
 
 
-def make_observer(profile, *, every=1000, interval=5.0, max_share=1.0, labels=True):
+@pytest.fixture(scope="module")
+def detectors(profile):
+    """One calibration per test module (~3 s); each observer gets fresh, reset copies."""
+    return SequentialMonitor(profile), SequentialConcept(profile)
+
+
+def make_observer(profile, detectors=None, *, every=10**6, interval=60.0, max_share=1.0,
+                  labels=True):
     registry = CollectorRegistry()
-    clock = Clock()
+    clock, wall = Clock(), Clock(WALL)
     metrics = DriftMetrics(registry, profile.features)
     publisher = RecordingPublisher()
     schedule = EvaluationSchedule(eval_interval=interval, eval_every=every, max_share=max_share,
                                   clock=clock)
-    concept = ConceptDriftMonitor(profile, window_size=200, min_window=50) if labels else None
-    feed = None
+    monitor, concept = detectors if detectors is not None else (
+        SequentialMonitor(profile), SequentialConcept(profile)
+    )
+    monitor.reset()
+    concept.reset()
+    data = DataFeed(monitor, on_transition=metrics.count_transition, wall=wall)
+    concept_feed = handler = None
     if labels:
+        concept_feed = ConceptFeed(concept, on_transition=metrics.count_transition, wall=wall)
         join = LabelJoin(cache_size=10_000, ttl=600, pending_size=1000, pending_wait=60,
                          clock=clock)
-        feed = LabelFeed(join, metrics, labels_topic=LABELS, concept=concept,
-                         on_received=schedule.add_labels, wall=lambda: WALL)
-    monitor = DriftMonitor(profile)
+        handler = LabelFeed(join, metrics, labels_topic=LABELS, concept=concept_feed,
+                            on_received=schedule.add_labels, wall=wall)
     evaluator = Evaluator(
-        monitor, metrics, concept=concept, publisher=publisher,
+        data, metrics, concept=concept_feed, publisher=publisher,
         source=ReportSource(model_version="hgb-test", group_id="g", instance="host-1"),
-        wall=lambda: WALL,
+        wall=wall,
     )
-    observer = DriftObserver(DataFeed(monitor, metrics), evaluator, schedule, labels=feed)
-    return observer, registry, clock, publisher
+    observer = DriftObserver(data, evaluator, schedule, labels=handler, concept=concept_feed)
+    return observer, registry, clock, publisher, wall
 
 
 def meta_for(ids: list[str]) -> BatchMeta:
@@ -122,25 +135,35 @@ def feed(observer: DriftObserver, frame: pd.DataFrame, prefix: str = "e") -> lis
     return ids
 
 
-def test_series_exist_before_the_first_evaluation_and_say_not_flagged(profile) -> None:
-    _, registry, _, publisher = make_observer(profile)
+def started(publisher, flag: str) -> list[dict]:
+    return [t for r in publisher.records for t in r["transitions"]
+            if t["flag"] == flag and t["kind"] == "drift_started"]
+
+
+def ended(publisher, flag: str) -> list[dict]:
+    return [t for r in publisher.records for t in r["transitions"]
+            if t["flag"] == flag and t["kind"] == "drift_ended"]
+
+
+def test_series_exist_before_the_first_report_and_say_not_flagged(profile, detectors) -> None:
+    _, registry, _, publisher, _ = make_observer(profile, detectors)
     value = registry.get_sample_value
     for feature in FEATURES:
         labels = {"feature": feature}
         assert value("diamond_feature_drift_detected", labels) == 0
-        for name in ("statistic", "p_value", "effect_size", "distance"):
-            assert math.isnan(value(f"diamond_feature_drift_{name}", labels)), name
-        assert value("diamond_feature_drift_threshold", labels) > 0  # calibrated at training
-    assert value("diamond_prediction_drift_detected") == 0
-    assert math.isnan(value("diamond_prediction_drift_p_value"))
-    assert value("diamond_dataset_drift_detected") == 0
-    assert value("diamond_dataset_drift_share") == 0  # none flagged (the window is empty)
-    assert value("diamond_concept_drift_detected") == 0
-    assert math.isnan(value("diamond_concept_window_mae"))
+        assert value("diamond_feature_drift_statistic", labels) == 0  # nothing seen yet
+        assert value("diamond_feature_drift_threshold", labels) > 10  # nats, ERT 3e9
+    for flag in ("prediction", "dataset", "concept"):
+        assert value(f"diamond_{flag}_drift_detected") == 0
+        assert value(f"diamond_{flag}_drift_threshold") > 0
+    assert value("diamond_dataset_drift_share") == 0
+    assert math.isnan(value("diamond_concept_mae_ratio"))
     assert value("diamond_concept_reference_mae") == pytest.approx(profile.errors.mae)
-    assert value("diamond_drift_window_fill") == 0
-    assert value("diamond_drift_window_size") == WINDOW
+    for flag in FLAGS:
+        for kind in dr.TRANSITION_KINDS:
+            assert value("diamond_drift_transitions_total", {"flag": flag, "kind": kind}) == 0
     assert value("diamond_drift_evaluations_total") == 0
+    assert value("diamond_drift_events_total") == 0
     assert value("diamond_drift_last_evaluation_timestamp_seconds") == 0
     for outcome in ("received", "matched", "unmatched", "late", "invalid"):
         assert value(f"diamond_labels_{outcome}_total") == 0
@@ -148,42 +171,45 @@ def test_series_exist_before_the_first_evaluation_and_say_not_flagged(profile) -
     assert publisher.records == []
 
 
-def test_evaluates_on_the_count_only_not_per_batch(profile) -> None:
-    observer, registry, _, publisher = make_observer(profile, every=1000, interval=60)
+def test_every_batch_goes_through_the_detectors_reports_follow_the_count(profile,
+                                                                          detectors) -> None:
+    observer, registry, _, publisher, _ = make_observer(profile, detectors, every=1000)
     rng = np.random.default_rng(1)
-    for _ in range(4):  # 4 x 240 = 960 < 1000: no evaluation yet
+    for k in range(1, 5):  # 4 x 240 = 960 < 1000: no report yet, but every row is seen
         feed(observer, diamonds(rng, 240))
+        assert observer.feed.monitor.n_seen == 240 * k
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 0
-    assert registry.get_sample_value("diamond_drift_window_fill") == 0  # set by evaluations
+    assert registry.get_sample_value("diamond_drift_events_total") == 960
     feed(observer, diamonds(rng, 240))  # 1200 >= 1000
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
-    assert len(publisher.records) == 1
+    assert len(publisher.records) == 1 and publisher.records[0]["n_seen"] == 1200
+    assert publisher.records[0]["transitions"] == []  # quiet data
     feed(observer, diamonds(rng, 240))  # the count starts again
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
-    assert registry.get_sample_value("diamond_drift_window_fill") == WINDOW
 
 
-def test_evaluates_on_the_interval_only_with_new_data(profile) -> None:
-    observer, registry, clock, _ = make_observer(profile, every=10**6, interval=5.0)
+def test_reports_on_the_interval_only_with_new_data(profile, detectors) -> None:
+    observer, registry, clock, _, _ = make_observer(profile, detectors, interval=5.0)
     rng = np.random.default_rng(2)
     feed(observer, diamonds(rng, 100))
     clock.now += 4.9
     observer.on_idle()
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 0
     clock.now += 0.1
-    observer.on_idle()  # idle polls evaluate the tail of a burst
+    observer.on_idle()  # idle polls report the tail of a burst
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
     assert registry.get_sample_value(
         "diamond_drift_last_evaluation_timestamp_seconds"
     ) == 1_767_225_600.5
     clock.now += 60
-    observer.on_idle()  # nothing new: no evaluation, the last report stands
+    observer.on_idle()  # nothing new: no report, the last one stands
     observer.after_batch()
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
 
 
-def test_the_count_trigger_respects_the_cost_share(profile) -> None:
-    observer, registry, clock, _ = make_observer(profile, every=100, interval=60, max_share=0.02)
+def test_the_count_trigger_respects_the_cost_share(profile, detectors) -> None:
+    observer, registry, clock, _, _ = make_observer(profile, detectors, every=100,
+                                                    max_share=0.02)
     rng = np.random.default_rng(3)
     feed(observer, diamonds(rng, 100))  # the first one: nothing measured yet
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 1
@@ -196,34 +222,85 @@ def test_the_count_trigger_respects_the_cost_share(profile) -> None:
     assert registry.get_sample_value("diamond_drift_evaluations_total") == 2
 
 
-def test_gauges_follow_the_report_and_feature_labels_stay_bounded(profile) -> None:
-    observer, registry, _, publisher = make_observer(profile, every=WINDOW)
+def shift_until_flagged(observer, wall, rng, *, batches=20, n=250) -> int:
+    """Shifted batches (carat x1.6) until a report carries a transition; the batch index."""
+    for k in range(batches):
+        wall.now = WALL + k
+        shifted = diamonds(rng, n, carat_scale=1.6)
+        feed(observer, shifted)
+        if observer.last_record and observer.last_record["transitions"]:
+            return k
+    raise AssertionError("no flag raised")
+
+
+def test_a_flag_change_is_reported_after_its_batch_with_its_time(profile, detectors) -> None:
+    observer, registry, _, publisher, wall = make_observer(profile, detectors)
     rng = np.random.default_rng(4)
-    shifted = diamonds(rng, WINDOW, carat_scale=1.6)
-    shifted["extra"] = 1.0  # a column the profile does not know never becomes a label value
-    feed(observer, shifted)
-    report = observer.evaluator.last_report
-    assert report is not None and report.drifted_features == ("carat",)
+    feed(observer, diamonds(rng, 500))  # quiet: nothing reported (schedule far away)
+    assert publisher.records == []
+    k = shift_until_flagged(observer, wall, rng)
+    record = publisher.records[-1]
+    assert len(publisher.records) == 1  # reported at once, not at the next scheduled report
+    carat = started(publisher, "carat")
+    assert len(carat) == 1
+    t = carat[0]
+    assert t["time"] == int((WALL + k) * 1000)  # the wall time of the batch that raised it
+    assert 500 + 250 * k <= t["event"] < 500 + 250 * (k + 1)  # an event of that batch
+    assert t["statistic"] >= observer.feed.monitor.features["carat"].bank.h  # it crossed h
+    assert tuple(t) == dr.TRANSITION_FIELDS
+    assert started(publisher, "dataset")[0]["event"] == t["event"]
+    assert record["data"]["features"]["carat"]["drift_detected"] is True
+    assert record["data"]["features"]["carat"]["since"] == t["event"]
     value = registry.get_sample_value
-    for feature, fd in report.features.items():
-        labels = {"feature": feature}
-        assert value("diamond_feature_drift_detected", labels) == int(fd.drift_detected)
-        assert value("diamond_feature_drift_effect_size", labels) == pytest.approx(fd.psi)
-        assert value("diamond_feature_drift_p_value", labels) == pytest.approx(fd.p_value)
-        assert value("diamond_feature_drift_statistic", labels) == pytest.approx(fd.statistic)
-        assert value("diamond_feature_drift_distance", labels) == pytest.approx(fd.distance)
-        assert value("diamond_feature_drift_threshold", labels) == pytest.approx(fd.threshold)
-    assert value("diamond_dataset_drift_share") == pytest.approx(1 / 6)
+    assert value("diamond_feature_drift_detected", {"feature": "carat"}) == 1
+    assert value("diamond_dataset_drift_detected") == 1
+    assert value("diamond_dataset_drift_share") == pytest.approx(
+        sum(f["drift_detected"] for f in record["data"]["features"].values()) / 6
+    )
+    assert value("diamond_drift_transitions_total",
+                 {"flag": "carat", "kind": "drift_started"}) == 1
+    for name in ("depth", "table", "cut", "color", "clarity"):  # not shifted
+        assert value("diamond_feature_drift_detected", {"feature": name}) == 0
+    # the (bounded) clearing statistic replaces the detection one while the flag is up
+    assert value("diamond_feature_drift_threshold", {"feature": "carat"}) == pytest.approx(
+        record["data"]["features"]["carat"]["threshold"]
+    )
+
+
+def test_flags_clear_when_the_data_return_to_the_reference(profile, detectors) -> None:
+    observer, registry, _, publisher, wall = make_observer(profile, detectors)
+    rng = np.random.default_rng(5)
+    shift_until_flagged(observer, wall, rng)
+    raised = {t["flag"] for r in publisher.records for t in r["transitions"]}
+    assert {"carat", "dataset"} <= raised
+    for k in range(200):  # back to baseline: every raised flag clears
+        wall.now = WALL + 100 + k
+        feed(observer, diamonds(rng, 500))
+        if all(ended(publisher, flag) for flag in raised):
+            break
+    for flag in raised:
+        assert len(ended(publisher, flag)) == 1, flag
+        assert ended(publisher, flag)[0]["time"] >= int((WALL + 100) * 1000)
+    value = registry.get_sample_value
     assert value("diamond_dataset_drift_detected") == 0
-    assert value("diamond_prediction_drift_detected") == 1  # prices follow carat
-    assert value("diamond_drift_window_fill") == WINDOW
+    for feature in FEATURES:
+        assert value("diamond_feature_drift_detected", {"feature": feature}) == 0
+    assert value("diamond_drift_transitions_total",
+                 {"flag": "carat", "kind": "drift_ended"}) == 1
+
+
+def test_feature_labels_stay_bounded(profile, detectors) -> None:
+    observer, registry, _, _, _ = make_observer(profile, detectors, every=1)
+    rng = np.random.default_rng(6)
+    frame = diamonds(rng, 300)
+    frame["extra"] = 1.0  # a column the profile does not know never becomes a label value
+    feed(observer, frame)
     seen = {
         s.labels["feature"]
         for metric in registry.collect() if metric.name.startswith("diamond_feature_drift_")
         for s in metric.samples
     }
     assert seen == set(FEATURES)
-    assert publisher.records[-1]["data"]["features"]["carat"]["drift_detected"] is True
 
 
 def label(event_id: str, price_: float, *, offset: int = 0, published: int | None = None,
@@ -241,9 +318,9 @@ class LabelMessage(FakeMessage):
         return (1, self.published)  # TIMESTAMP_CREATE_TIME
 
 
-def test_labels_join_feed_the_concept_monitor_and_the_counters(profile) -> None:
-    observer, registry, _, publisher = make_observer(profile, every=10**6, interval=1.0)
-    rng = np.random.default_rng(5)
+def test_labels_feed_the_concept_flag_which_raises_and_clears(profile, detectors) -> None:
+    observer, registry, _, publisher, wall = make_observer(profile, detectors)
+    rng = np.random.default_rng(7)
     frame = diamonds(rng, 300)
     ids = feed(observer, frame)
     prices = price(frame) * 1.6  # the world got 60 % dearer
@@ -254,6 +331,7 @@ def test_labels_join_feed_the_concept_monitor_and_the_counters(profile) -> None:
         label(ids[0], 900.0, offset=902, published=1_767_225_600_000 + 601_000),  # late
     ]
     assert observer.labels is not None
+    wall.now = WALL + 7
     observer.labels.on_labels(messages)
     observer.after_batch()
     value = registry.get_sample_value
@@ -264,47 +342,106 @@ def test_labels_join_feed_the_concept_monitor_and_the_counters(profile) -> None:
     assert value("diamond_labels_unmatched_total") == 0  # "never-scored" is still pending
     assert value("diamond_labels_pending") == 1
     assert value("diamond_label_cache_size") == 0  # every cached prediction was joined
-    assert observer.evaluator.concept is not None and observer.evaluator.concept.n_seen == 300
-    observer.evaluate()
+    assert observer.concept is not None and observer.concept.concept.n_seen == 300
+    # raised within these 300 labels and reported at once (no scheduled report was due)
+    concept = started(publisher, "concept")
+    assert len(concept) == 1 and concept[0]["time"] == int((WALL + 7) * 1000)
+    assert 0 <= concept[0]["event"] < 300
+    record = publisher.records[-1]
+    assert record["concept"]["flag"]["drift_detected"] is True
     assert value("diamond_concept_drift_detected") == 1
-    assert value("diamond_concept_mae_ratio") > 1.5
-    last = slice(-200, None)  # the concept window holds the newest 200 labelled rows
     cap = ERROR_CAP * profile.errors.mae  # each error is clipped (issue 12)
-    assert value("diamond_concept_window_mae") == pytest.approx(
-        float(np.mean(np.minimum(np.abs(prices[last] - price(frame)[last]), cap)))
+    assert value("diamond_concept_mae_ratio") == pytest.approx(
+        float(np.mean(np.minimum(np.abs(prices - price(frame)), cap))) / profile.errors.mae
     )
-    assert publisher.records[-1]["labels"] == {
+    assert record["labels"] == {
         "received": 303, "matched": 300, "unmatched": 0, "late": 1, "invalid": 1,
     }
+    for k in range(100):  # labels as the model expects them again: the flag clears
+        frame = diamonds(rng, 300)
+        ids = feed(observer, frame, prefix=f"b{k}")
+        truth = price(frame) + rng.normal(0, 300, len(frame))
+        observer.labels.on_labels([label(i, p, offset=j) for j, (i, p) in
+                                   enumerate(zip(ids, truth, strict=True))])
+        observer.after_batch()
+        if ended(publisher, "concept"):
+            break
+    assert len(ended(publisher, "concept")) == 1
+    assert value("diamond_concept_drift_detected") == 0
 
 
-def test_report_record_shape_is_json_without_nan(profile) -> None:
-    observer, _, _, publisher = make_observer(profile)
-    record = observer.evaluate()  # an empty window: statistics are null, not NaN
+def test_reset_on_a_model_change_lowers_every_flag(profile, detectors) -> None:
+    observer, registry, _, publisher, wall = make_observer(profile, detectors)
+    rng = np.random.default_rng(8)
+    shift_until_flagged(observer, wall, rng)
+    frame = diamonds(rng, 300, carat_scale=1.6)  # still shifted (a return would clear it)
+    ids = feed(observer, frame, prefix="c")
+    assert observer.labels is not None
+    observer.labels.on_labels([label(i, p, offset=j) for j, (i, p) in
+                               enumerate(zip(ids, price(frame) * 2, strict=True))])
+    observer.after_batch()
+    value = registry.get_sample_value
+    assert value("diamond_feature_drift_detected", {"feature": "carat"}) == 1
+    assert value("diamond_concept_drift_detected") == 1
+    reports = len(publisher.records)
+    observer.reset(profile, model_version="hgb-next")
+    for feature in FEATURES:
+        assert value("diamond_feature_drift_detected", {"feature": feature}) == 0
+        assert value("diamond_feature_drift_statistic", {"feature": feature}) == 0
+    for flag in ("prediction", "dataset", "concept"):
+        assert value(f"diamond_{flag}_drift_detected") == 0
+    assert observer.feed.monitor.n_seen == 0 and observer.concept.concept.n_seen == 0
+    assert len(publisher.records) == reports  # a reset is no transition
+    assert value("diamond_drift_transitions_total",
+                 {"flag": "carat", "kind": "drift_ended"}) == 0
+    record = observer.evaluate()
+    assert record["model_version"] == "hgb-next" and record["transitions"] == []
+    assert not any(f["drift_detected"] for f in record["data"]["features"].values())
+    assert record["concept"]["flag"]["drift_detected"] is False
+
+
+def test_reset_with_a_new_profile_needs_a_rebuild(profile, detectors) -> None:
+    observer, _, _, _, _ = make_observer(profile, detectors)
+    other = ReferenceProfile.from_dict(profile.to_dict())
+    with pytest.raises(ValueError, match="new profile"):
+        observer.reset(other)
+    built = []
+
+    def rebuild(p):
+        built.append(p)
+        return detectors
+
+    observer.rebuild = rebuild
+    observer.reset(other)
+    assert built == [other]
+
+
+def test_report_record_shape_is_json_without_nan(profile, detectors) -> None:
+    observer, _, _, publisher, _ = make_observer(profile, detectors)
+    record = observer.evaluate()  # nothing seen: every flag down, no NaN
     assert publisher.records == [record]
-    text = json.dumps(record, allow_nan=False)
-    body = json.loads(text)
-    assert set(body) == {
-        "evaluated_at", "model_version", "group_id", "instance", "n_seen", "data", "concept",
-        "labels",
-    }
+    body = json.loads(json.dumps(record, allow_nan=False))
+    assert tuple(body) == dr.REPORT_FIELDS
     assert body["evaluated_at"] == 1_767_225_600_500
     assert (body["model_version"], body["group_id"], body["instance"]) == (
         "hgb-test", "g", "host-1"
     )
-    assert body["n_seen"] == 0
-    assert set(body["data"]) == {"n_rows", "n_seen", "effect", "features", "prediction", "dataset"}
+    assert body["n_seen"] == 0 and body["transitions"] == []
+    assert tuple(body["data"]) == dr.DATA_FIELDS
     assert set(body["data"]["features"]) == set(FEATURES)
-    assert body["data"]["features"]["carat"]["p_value"] is None
-    assert set(body["concept"]) >= {"n_labels", "mae", "mae_ratio", "drift_detected"}
-    assert set(body["labels"]) == {"received", "matched", "unmatched", "late", "invalid"}
+    assert tuple(body["data"]["features"]["carat"]) == dr.FLAG_FIELDS
+    assert body["data"]["features"]["carat"]["since"] is None
+    assert tuple(body["concept"]) == dr.CONCEPT_FIELDS
+    assert body["concept"]["mae_ratio"] is None
+    assert tuple(body["labels"]) == dr.LABEL_OUTCOMES
 
 
-def test_without_a_label_join_concept_is_null(profile) -> None:
-    observer, registry, _, publisher = make_observer(profile, labels=False)
+def test_without_a_label_join_concept_is_null(profile, detectors) -> None:
+    observer, registry, _, publisher, _ = make_observer(profile, detectors, labels=False)
     assert observer.labels_topic is None and observer.labels is None  # no label handler
     assert observer.evaluate()["concept"] is None
     assert math.isnan(registry.get_sample_value("diamond_concept_reference_mae"))
+    assert math.isnan(registry.get_sample_value("diamond_concept_drift_statistic"))
     observer.close()
     assert publisher.closed
 
@@ -326,23 +463,8 @@ def test_a_join_needs_a_labels_topic(profile) -> None:
         LabelFeed(join, metrics, labels_topic="")
 
 
-def test_rows_are_buffered_into_few_large_updates_and_flushed_before_evaluating(profile) -> None:
-    observer, _, _, _ = make_observer(profile, every=10**6, interval=60)
-    observer.feed.update_rows = 400
-    rng = np.random.default_rng(6)
-    feed(observer, diamonds(rng, 150))
-    feed(observer, diamonds(rng, 150))
-    assert observer.feed.monitor.n_seen == 0  # still buffered
-    feed(observer, diamonds(rng, 150))  # 450 >= 400: one update of all three batches
-    assert observer.feed.monitor.n_seen == 450
-    feed(observer, diamonds(rng, 50))
-    record = observer.evaluate()  # flushes first: the report covers every scored event
-    assert record["n_seen"] == observer.feed.monitor.n_seen == 500
-    assert record["data"]["n_rows"] == WINDOW
-
-
-def test_should_pause_only_while_waiting_labels_get_matched(profile) -> None:
-    observer, _, clock, _ = make_observer(profile)  # pending_size 1000
+def test_should_pause_only_while_waiting_labels_get_matched(profile, detectors) -> None:
+    observer, _, clock, _, _ = make_observer(profile, detectors)  # pending_size 1000
     feed = observer.labels
     assert feed is not None
     feed.headroom = 100  # batches of 100: pause above 900 pending, resume at 450

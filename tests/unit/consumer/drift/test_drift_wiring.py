@@ -34,11 +34,11 @@ from model.features import CATEGORIES, NUMERIC_FEATURES
 # ------------------------------------------------------------------------------------ settings
 
 NEW_SETTINGS = {
-    "drift_enabled": True, "drift_window_size": None, "drift_eval_interval": 5.0,
-    "drift_eval_every": 5000, "drift_eval_max_share": 0.01, "drift_p_value": 0.01,
+    "drift_enabled": True, "drift_gamma": 3e9, "drift_clear_gamma": 1e6, "drift_tolerance": 4.0,
+    "drift_eval_interval": 5.0, "drift_eval_every": 5000, "drift_eval_max_share": 0.01,
     "labels_topic": "diamonds.labels", "drift_reports_topic": "diamonds.drift-reports",
     "label_cache_size": 200_000, "label_cache_ttl": 600.0, "label_pending_size": 50_000,
-    "label_pending_wait": 60.0, "concept_window_size": 1000, "concept_ratio_threshold": 1.5,
+    "label_pending_wait": 60.0,
 }
 
 
@@ -53,25 +53,26 @@ def test_defaults() -> None:
 
 def test_env_and_flags_give_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     flags = [
-        "--no-drift", "--drift-window-size", "1000", "--drift-eval-interval", "1",
-        "--drift-eval-every", "1000", "--drift-eval-max-share", "1", "--drift-p-value", "0.05",
+        "--no-drift", "--drift-gamma", "1e6", "--drift-clear-gamma", "1e4",
+        "--drift-tolerance", "2", "--drift-eval-interval", "1",
+        "--drift-eval-every", "1000", "--drift-eval-max-share", "1",
         "--labels-topic", "lab", "--drift-reports-topic", "rep", "--label-cache-size", "10",
         "--label-cache-ttl", "30", "--label-pending-size", "5", "--label-pending-wait", "2",
-        "--concept-window-size", "200", "--concept-ratio-threshold", "2",
     ]
     from_flags = CliApp.run(ConsumerSettings, cli_args=cli_args(flags))
     env = {
-        "CONSUMER_DRIFT_ENABLED": "false", "CONSUMER_DRIFT_WINDOW_SIZE": "1000",
+        "CONSUMER_DRIFT_ENABLED": "false", "CONSUMER_DRIFT_GAMMA": "1e6",
+        "CONSUMER_DRIFT_CLEAR_GAMMA": "1e4", "CONSUMER_DRIFT_TOLERANCE": "2",
         "CONSUMER_DRIFT_EVAL_INTERVAL": "1", "CONSUMER_DRIFT_EVAL_EVERY": "1000",
-        "CONSUMER_DRIFT_EVAL_MAX_SHARE": "1", "CONSUMER_DRIFT_P_VALUE": "0.05",
+        "CONSUMER_DRIFT_EVAL_MAX_SHARE": "1",
         "CONSUMER_LABELS_TOPIC": "lab", "CONSUMER_DRIFT_REPORTS_TOPIC": "rep",
         "CONSUMER_LABEL_CACHE_SIZE": "10", "CONSUMER_LABEL_CACHE_TTL": "30",
         "CONSUMER_LABEL_PENDING_SIZE": "5", "CONSUMER_LABEL_PENDING_WAIT": "2",
-        "CONSUMER_CONCEPT_WINDOW_SIZE": "200", "CONSUMER_CONCEPT_RATIO_THRESHOLD": "2",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert ConsumerSettings() == from_flags
+    assert (from_flags.drift_gamma, from_flags.drift_clear_gamma) == (1e6, 1e4)
     assert not from_flags.drift_enabled and not from_flags.label_join
     assert from_flags.topics_to_create == ("diamonds.predictions", "diamonds.dlq")
 
@@ -89,8 +90,9 @@ def test_drift_flag_spellings() -> None:
         ({"labels_topic": "diamonds.events"}, "labels_topic 'diamonds.events' must differ"),
         ({"drift_reports_topic": "diamonds.dlq"}, "drift_reports_topic 'diamonds.dlq' must"),
         ({"labels_topic": "x", "drift_reports_topic": "x"}, "both 'x'"),
-        ({"concept_ratio_threshold": 1.0}, "greater than 1"),
-        ({"drift_window_size": 5}, "greater than or equal to 10"),
+        ({"drift_gamma": 1.0}, "greater than 1"),
+        ({"drift_clear_gamma": 0.5}, "greater than 1"),
+        ({"drift_tolerance": -1}, "greater than or equal to 0"),
         ({"label_pending_size": 2000}, "label_pending_size 2000 must be more than twice batch"),
     ],
 )
@@ -124,13 +126,15 @@ class ProfiledModel:
 
 def test_build_follows_the_settings(profile, tiny_model) -> None:
     model = ProfiledModel(tiny_model.pipeline, profile)
-    observer = build_drift_observer(
-        ConsumerSettings(drift_window_size=100, concept_window_size=50), model, CollectorRegistry()
-    )
+    settings = ConsumerSettings(drift_gamma=1e6, drift_clear_gamma=1e4, drift_tolerance=2.0)
+    observer = build_drift_observer(settings, model, CollectorRegistry())
     assert isinstance(observer, DriftObserver)
-    assert observer.feed.monitor.window_size == 100 and observer.labels_topic == "diamonds.labels"
+    monitor = observer.feed.monitor
+    assert (monitor.gamma, monitor.clear_gamma, monitor.tolerance) == (1e6, 1e4, 2.0)
+    assert observer.labels_topic == "diamonds.labels"
     concept, publisher = observer.evaluator.concept, observer.evaluator.publisher
-    assert concept is not None and concept.window_size == 50
+    assert concept is not None and concept is observer.concept
+    assert (concept.concept.gamma, concept.concept.tolerance) == (1e6, 2.0)
     assert observer.labels is not None and observer.labels.concept is concept
     assert observer.labels.headroom == 1000  # the batch size
     assert isinstance(publisher, ReportPublisher) and publisher.topic == "diamonds.drift-reports"
@@ -141,6 +145,27 @@ def test_build_follows_the_settings(profile, tiny_model) -> None:
     assert no_join.labels_topic is None and no_join.evaluator.publisher is None
     assert build_drift_observer(ConsumerSettings(drift_enabled=False), model,
                                 CollectorRegistry()) is None
+
+
+def test_a_format_1_profile_has_no_concept_flag_and_a_new_profile_new_detectors(
+    profile, tiny_model, caplog
+) -> None:
+    rng = np.random.default_rng(22)
+    train = diamonds(rng, 4000)
+    old = ReferenceProfile.build(  # no reference errors: no error bins
+        train, numeric=list(NUMERIC_FEATURES), categorical=dict(CATEGORIES),
+        reference_predictions=price(train), window_size=200, calibration_windows=50,
+    )
+    with caplog.at_level(logging.WARNING):
+        observer = build_drift_observer(
+            ConsumerSettings(), ProfiledModel(tiny_model.pipeline, old), CollectorRegistry()
+        )
+    assert "concept drift is off" in caplog.text
+    assert observer is not None and observer.concept is None and observer.labels is not None
+    assert observer.evaluate()["concept"] is None
+    observer.reset(profile, model_version="hgb-next")  # the model changed, with its profile
+    assert observer.feed.monitor.profile is profile
+    assert observer.evaluate()["model_version"] == "hgb-next"
 
 
 def test_a_model_without_a_profile_scores_without_drift(tiny_model, caplog) -> None:

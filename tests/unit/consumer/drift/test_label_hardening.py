@@ -13,10 +13,10 @@ import pytest
 from consumer_fakes import FakeMessage
 from prometheus_client import CollectorRegistry
 
-from consumer.drift import DriftMetrics, LabelFeed, LabelJoin
+from consumer.drift import ConceptFeed, DriftMetrics, LabelFeed, LabelJoin
+from consumer.drift.label_feed import ERROR_CAP
 from consumer.drift.labels import decode_labels, max_label_price
-from drift import ConceptDriftMonitor, ReferenceProfile
-from drift.concept import ERROR_CAP
+from drift import ReferenceProfile, SequentialConcept
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 
 LABELS = "labels"
@@ -56,20 +56,19 @@ def profile() -> ReferenceProfile:
     return ReferenceProfile.build(
         data.iloc[:2000], numeric=list(NUMERIC_FEATURES), categorical=dict(CATEGORIES),
         holdout=data.iloc[2000:], reference_predictions=rng.uniform(500, 5000, 1000),
-        reference_errors=rng.normal(0, 300, 1000), window_size=200, calibration_windows=50,
-        seed=3,
+        reference_errors=rng.normal(0, 300, 1000), seed=3,
     )
 
 
 def make_feed(
     profile: ReferenceProfile | None = None, *, pending_size: int = 1000, headroom: int = 0,
-    max_price: float = MAX_PRICE, window: int = 1000,
+    max_price: float = MAX_PRICE,
 ) -> LabelFeed:
     join = LabelJoin(cache_size=100_000, ttl=600, pending_size=pending_size, pending_wait=60,
                      clock=Clock())
     concept = None
     if profile is not None:
-        concept = ConceptDriftMonitor(profile, window_size=window, min_window=100)
+        concept = ConceptFeed(SequentialConcept(profile))
     metrics = DriftMetrics(CollectorRegistry(), ("carat",))
     return LabelFeed(join, metrics, labels_topic=LABELS, headroom=headroom, concept=concept,
                      wall=lambda: EVENT_TIME / 1000 + 10, max_price=max_price)
@@ -109,15 +108,16 @@ def test_one_absurd_label_after_999_normal_ones_trips_nothing(profile: Reference
     feed.on_labels([label(ids[999], "1e300", 999)])
     feed.after_batch()
     assert feed.concept is not None
-    report = feed.concept.evaluate()
+    report = feed.concept.concept.evaluate()
     assert feed.counts.invalid == 1 and feed.counts.matched == 999
-    assert math.isfinite(report.rmse) and report.mae_ratio < 1.5
+    assert math.isfinite(report.mae_ratio) and report.mae_ratio < 1.5
     assert not report.drift_detected
 
 
-def test_one_label_moves_the_window_mae_by_at_most_its_cap(profile: ReferenceProfile) -> None:
-    feed = make_feed(profile, window=1000)
+def test_one_label_moves_the_mae_by_at_most_its_cap(profile: ReferenceProfile) -> None:
+    feed = make_feed(profile)
     assert feed.concept is not None
+    concept = feed.concept.concept
     rng = np.random.default_rng(2)
     preds = rng.uniform(1000, 5000, 1001)
     truth = preds + rng.normal(0, 300, 1001)
@@ -125,14 +125,16 @@ def test_one_label_moves_the_window_mae_by_at_most_its_cap(profile: ReferencePro
     feed.add_predictions(ids, preds)
     feed.on_labels([label(ids[i], f"{truth[i]:.2f}", i) for i in range(999)])
     feed.after_batch()
-    before = feed.concept.evaluate().mae
-    feed.on_labels([label(ids[999], MAX_PRICE, 999)])  # the largest price still valid
+    reference = profile.errors.mae  # type: ignore[union-attr]
+    before = concept.evaluate().mae_ratio * reference  # the MAE of these 999 labels
+    feed.on_labels([label(ids[i], f"{truth[i]:.2f}", i) for i in range(999, 1000)])
+    feed.on_labels([label(ids[1000], MAX_PRICE, 1000)])  # the largest price still valid
     feed.after_batch()
-    after = feed.concept.evaluate().mae
-    cap = ERROR_CAP * profile.errors.mae  # type: ignore[union-attr]
-    # the window grew from 999 to 1000 rows: the new mean is (999 * before + error) / 1000
-    assert after == pytest.approx((999 * before + cap) / 1000)
-    assert after - before <= cap / 1000
+    cap = ERROR_CAP * reference
+    normal = abs(truth[999] - preds[999])
+    # the second report covers two labels: one normal error and the absurd one, clipped
+    assert concept.evaluate().mae_ratio * reference == pytest.approx((normal + cap) / 2)
+    assert before < cap and not concept.evaluate().drift_detected
 
 
 # -- 12.10: a flood of labels that never match ------------------------------------------------
