@@ -14,6 +14,7 @@ from infra.kafka.exceptions import (
 from infra.kafka.jars import ensure_libs
 from infra.kafka.launcher import LocalBroker, probe_metadata
 from infra.kafka.net import free_ports
+from infra.kafka.properties import sasl_client_config, sasl_plain_overrides
 from infra.kafka.settings import LocalKafkaSettings
 
 __all__ = [
@@ -27,4 +28,6 @@ __all__ = [
     "ensure_libs",
     "free_ports",
     "probe_metadata",
+    "sasl_client_config",
+    "sasl_plain_overrides",
 ]

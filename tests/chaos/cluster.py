@@ -36,14 +36,18 @@ from confluent_kafka.admin import (
 )
 
 from common.kafka import GroupOffsets, create_topics, delete_topics
-from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import (
+    LocalBroker,
+    LocalKafkaSettings,
+    ensure_libs,
+    free_ports,
+    sasl_client_config,
+    sasl_plain_overrides,
+)
 
 TIMEOUT = 15.0
 USER, PASSWORD = "alice", "chaos-alice-pw"
-JAAS = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="admin" password="admin-pw" user_admin="admin-pw" user_{USER}="{PASSWORD}";')
-SASL_CONFIG = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
-               "sasl.username": USER, "sasl.password": PASSWORD}
+SASL_CONFIG = sasl_client_config(USER, PASSWORD)
 
 
 class Cluster:
@@ -140,15 +144,11 @@ class Cluster:
 
 
 def secure_properties(port: int, sasl_port: int, controller_port: int) -> dict[str, str]:
+    """The SASL listener (`USER` logs in) and the standard authorizer; the harness on the
+    PLAINTEXT listener (ANONYMOUS) is a super user."""
     return {
-        "listeners": (f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
-                      f"CONTROLLER://127.0.0.1:{controller_port}"),
-        "advertised.listeners": (f"PLAINTEXT://127.0.0.1:{port},"
-                                 f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"),
-        "listener.security.protocol.map": ("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
-                                           "SASL_PLAINTEXT:SASL_PLAINTEXT"),
-        "sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+        **sasl_plain_overrides(host="127.0.0.1", port=port, sasl_port=sasl_port,
+                               controller_port=controller_port, users={USER: PASSWORD}),
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "super.users": "User:ANONYMOUS",
     }

@@ -29,16 +29,20 @@ from common.kafka import read_to_end
 from common.kafka import topics as kafka_topics
 from common.prometheus_text import parse
 from consumer.settings import ConsumerSettings
-from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import (
+    LocalBroker,
+    LocalKafkaSettings,
+    ensure_libs,
+    free_ports,
+    sasl_client_config,
+    sasl_plain_overrides,
+)
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-value"
-JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
-        f'username="admin" password="admin-pw" user_admin="admin-pw" user_alice="{SECRET}";')
-SASL = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
-        "sasl.username": "alice", "sasl.password": SECRET}
+SASL = sasl_client_config("alice", SECRET)
 
 
 class SaslBroker:
@@ -53,16 +57,8 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
     settings = LocalKafkaSettings()
     libs = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
     port, sasl_port, controller = free_ports(3)
-    listeners = {
-        "listeners": (f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
-                      f"CONTROLLER://127.0.0.1:{controller}"),
-        "advertised.listeners": (f"PLAINTEXT://127.0.0.1:{port},"
-                                 f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"),
-        "listener.security.protocol.map": ("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
-                                           "SASL_PLAINTEXT:SASL_PLAINTEXT"),
-        "sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-    }
+    listeners = sasl_plain_overrides(host="127.0.0.1", port=port, sasl_port=sasl_port,
+                                     controller_port=controller, users={"alice": SECRET})
     broker = LocalBroker(data_dir=tmp_path_factory.mktemp("kafka-sasl"), libs_dir=libs,
                          port=port, controller_port=controller, properties=listeners)
     try:
