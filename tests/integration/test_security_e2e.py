@@ -29,14 +29,7 @@ from common.kafka import read_to_end
 from common.kafka import topics as kafka_topics
 from common.prometheus_text import parse
 from consumer.settings import ConsumerSettings
-from infra.kafka import (
-    LocalBroker,
-    LocalKafkaSettings,
-    ensure_libs,
-    free_ports,
-    sasl_client_config,
-    sasl_plain_overrides,
-)
+from infra.kafka import LocalBroker, free_ports, sasl_client_config, sasl_scratch_broker
 
 pytestmark = pytest.mark.integration
 
@@ -46,25 +39,20 @@ SASL = sasl_client_config("alice", SECRET)
 
 
 class SaslBroker:
-    def __init__(self, broker: LocalBroker, sasl_port: int) -> None:
+    def __init__(self, broker: LocalBroker, sasl: str) -> None:
         self.broker = broker
         self.plain = broker.bootstrap_servers
-        self.sasl = f"127.0.0.1:{sasl_port}"
+        self.sasl = sasl
 
 
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
-    settings = LocalKafkaSettings()
-    libs = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
-    port, sasl_port, controller = free_ports(3)
-    listeners = sasl_plain_overrides(host="127.0.0.1", port=port, sasl_port=sasl_port,
-                                     controller_port=controller, users={"alice": SECRET})
-    broker = LocalBroker(data_dir=tmp_path_factory.mktemp("kafka-sasl"), libs_dir=libs,
-                         port=port, controller_port=controller, properties=listeners)
+    broker, sasl = sasl_scratch_broker(tmp_path_factory.mktemp("kafka-sasl"),
+                                       users={"alice": SECRET})
     try:
         broker.start()
         broker.wait_ready(timeout=90)
-        yield SaslBroker(broker, sasl_port)
+        yield SaslBroker(broker, sasl)
     finally:
         broker.stop()
 
