@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import scratch_broker
 from infra.kafka.jars import kafka_jar
 
 log = logging.getLogger(__name__)
@@ -23,18 +23,14 @@ def bench_broker(bootstrap_servers: str | None = None) -> Iterator[tuple[str, st
         log.info("using the external broker at %s", bootstrap_servers)
         yield bootstrap_servers, None
         return
-    settings = LocalKafkaSettings()
-    libs_dir = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
-    port, controller_port = free_ports(2)
     data_dir = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
-    broker = LocalBroker(data_dir=data_dir, libs_dir=libs_dir, port=port,
-                         controller_port=controller_port)
+    broker = scratch_broker(data_dir)
     try:
         broker.start()
         waited = broker.wait_ready(timeout=90)
         log.info("local broker %s ready in %.1f s (pid %s)", broker.bootstrap_servers, waited,
                  broker.pid)
-        yield broker.bootstrap_servers, kafka_version(libs_dir)
+        yield broker.bootstrap_servers, kafka_version(broker.libs_dir)
     finally:
         broker.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -23,7 +23,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from common.kafka import create_topics, delete_topics
-from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import LocalBroker, scratch_broker
 
 # ---------------------------------------------------------------------------------------------
 # Kafka broker
@@ -47,11 +47,7 @@ def kafka_broker(
     if external:
         yield ExternalBroker(external)
         return
-    settings = LocalKafkaSettings()
-    libs_dir = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
-    port, controller_port = free_ports(2)
-    broker = LocalBroker(data_dir=tmp_path_factory.mktemp("kafka"), libs_dir=libs_dir,
-                         port=port, controller_port=controller_port)
+    broker = scratch_broker(tmp_path_factory.mktemp("kafka"))
     try:
         broker.start()
         broker.wait_ready(timeout=60)

@@ -11,7 +11,8 @@ module             holds
                    `normalise_event_time` (the pydantic model is `model.schema.DiamondEvent`)
 `predictions`      the prediction record: `PREDICTION_FIELDS`, `encode_prediction`, the batch
                    `prediction_template`
-`dead_letters`     the dead-letter record: header names, size limits, `dead_letter`
+`dead_letters`     the dead-letter record: header names, size limits, `dead_letter` and the
+                   `DeadLetterCause` it writes to the headers
 `labels`           the label: `LABEL_FIELDS`, `Label`/`InvalidLabel`, `encode_label`/`decode_label`
 `drift_reports`    the drift-report record: its field names, `drift_report_record`, the encoder
 =================  ==============================================================================
@@ -33,6 +34,7 @@ from common.contracts.dead_letters import (
     SOURCE_PARTITION_HEADER,
     SOURCE_TOPIC_HEADER,
     TRUNCATED_HEADER,
+    DeadLetterCause,
     dead_letter,
 )
 from common.contracts.drift_reports import (
@@ -115,6 +117,7 @@ __all__ = [
     "TRANSITION_KINDS",
     "TOPICS",
     "TRUNCATED_HEADER",
+    "DeadLetterCause",
     "InvalidLabel",
     "Label",
     "dead_letter",

@@ -28,6 +28,8 @@ the reason, the error and the source coordinates, with ``dlq.payload: dropped``.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 REASON_HEADER = "dlq.reason"
 ERROR_HEADER = "dlq.error"
 SOURCE_TOPIC_HEADER = "dlq.source.topic"
@@ -47,26 +49,31 @@ DLQ_MAX_VALUE_BYTES = 900_000  # under librdkafka's default message.max.bytes (1
 Headers = list[tuple[str, str | bytes | None]]
 
 
+class DeadLetterCause(TypedDict):
+    """Why an event was dead-lettered and where it was read: the keywords of `dead_letter` and
+    `minimal_dead_letter`, written to the headers in this order."""
+
+    reason: str
+    error: str
+    source_topic: str | None
+    source_partition: int | None
+    source_offset: int | None
+    group_id: str
+    failed_at_ms: int
+
+
 def dead_letter(
-    value: bytes | None,
-    *,
-    reason: str,
-    error: str,
-    source_topic: str | None,
-    source_partition: int | None,
-    source_offset: int | None,
-    group_id: str,
-    failed_at_ms: int,
+    value: bytes | None, **cause: Unpack[DeadLetterCause]
 ) -> tuple[bytes | None, Headers]:
     """The value (cut when too large) and headers of the dead letter of `value`."""
     headers: Headers = [
-        (REASON_HEADER, reason.encode()),
-        (ERROR_HEADER, error[:DLQ_ERROR_MAX_CHARS].encode("utf-8", "replace")),
-        (SOURCE_TOPIC_HEADER, str(source_topic).encode()),
-        (SOURCE_PARTITION_HEADER, str(source_partition).encode()),
-        (SOURCE_OFFSET_HEADER, str(source_offset).encode()),
-        (CONSUMER_GROUP_HEADER, group_id.encode()),
-        (FAILED_AT_HEADER, str(failed_at_ms).encode()),
+        (REASON_HEADER, cause["reason"].encode()),
+        (ERROR_HEADER, cause["error"][:DLQ_ERROR_MAX_CHARS].encode("utf-8", "replace")),
+        (SOURCE_TOPIC_HEADER, str(cause["source_topic"]).encode()),
+        (SOURCE_PARTITION_HEADER, str(cause["source_partition"]).encode()),
+        (SOURCE_OFFSET_HEADER, str(cause["source_offset"]).encode()),
+        (CONSUMER_GROUP_HEADER, cause["group_id"].encode()),
+        (FAILED_AT_HEADER, str(cause["failed_at_ms"]).encode()),
     ]
     if value is not None and len(value) > DLQ_MAX_VALUE_BYTES:
         headers.append((TRUNCATED_HEADER, b"true"))
@@ -83,21 +90,8 @@ def dead_letter_key(key: bytes | None, *, max_bytes: int) -> tuple[bytes | None,
                              (KEY_ORIGINAL_SIZE_HEADER, str(len(key)).encode())]
 
 
-def minimal_dead_letter(
-    *,
-    reason: str,
-    error: str,
-    source_topic: str | None,
-    source_partition: int | None,
-    source_offset: int | None,
-    group_id: str,
-    failed_at_ms: int,
-) -> Headers:
+def minimal_dead_letter(**cause: Unpack[DeadLetterCause]) -> Headers:
     """The headers of a dead letter without key or value: the last resort (module docstring)."""
-    _, headers = dead_letter(
-        None, reason=reason, error=error, source_topic=source_topic,
-        source_partition=source_partition, source_offset=source_offset, group_id=group_id,
-        failed_at_ms=failed_at_ms,
-    )
+    _, headers = dead_letter(None, **cause)
     headers.append((PAYLOAD_HEADER, b"dropped"))
     return headers

@@ -48,6 +48,9 @@ from consumer.pipeline.records import OutRecord, Source, source_of
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# The arguments of `Sink.write_batch`, named once for the sinks and the tests' fakes.
+Records = Sequence[OutRecord]
+Offsets = Sequence[TopicPartition]
 TXN_TIMEOUT = 30.0
 RETRIABLE_ATTEMPTS = 3
 HANG_GRACE = 15.0  # seconds past a transactional call's own timeout before it counts as hung
@@ -110,12 +113,7 @@ class FaultHook(Protocol):
 class Sink(Protocol):
     def start(self) -> None: ...
 
-    def write_batch(
-        self,
-        outputs: Sequence[OutRecord],
-        dlq_records: Sequence[OutRecord],
-        offsets: Sequence[TopicPartition],
-    ) -> bool:
+    def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
         """Write durably, then commit `offsets`; True when the offsets are committed."""
         ...
 
@@ -181,12 +179,7 @@ class AtLeastOnceSink(_ProducingSink):
     def start(self) -> None:
         pass
 
-    def write_batch(
-        self,
-        outputs: Sequence[OutRecord],
-        dlq_records: Sequence[OutRecord],
-        offsets: Sequence[TopicPartition],
-    ) -> bool:
+    def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
         fault, n = self.fault, len(outputs) + len(dlq_records)
         if fault is not None:
             fault.at("before_produce", n)
@@ -237,12 +230,7 @@ class ExactlyOnceSink(_ProducingSink):
         except KafkaException as exc:
             raise FatalKafkaError(f"init_transactions failed: {exc.args[0]}") from exc
 
-    def write_batch(
-        self,
-        outputs: Sequence[OutRecord],
-        dlq_records: Sequence[OutRecord],
-        offsets: Sequence[TopicPartition],
-    ) -> bool:
+    def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
         if not (outputs or dlq_records or offsets):
             return True
         p, fault, n = self.producer, self.fault, len(outputs) + len(dlq_records)

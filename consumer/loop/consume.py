@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, TopicPartition
@@ -39,32 +40,22 @@ from consumer.settings import ConsumerSettings
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class ConsumeLoop:
-    def __init__(
-        self,
-        settings: ConsumerSettings,
-        *,
-        consumer: Any,
-        processor: BatchProcessor,
-        lag: LagTracker,
-        metrics: ConsumerMetrics,
-        health: HealthState,
-        errors: ClientErrors,
-        stop_event: threading.Event,
-        flow: LabelFlow | None = None,
-        summary: RunSummary | None = None,
-    ) -> None:
-        self.settings = settings
-        self.consumer = consumer
-        self.processor = processor
-        self.lag = lag
-        self.metrics = metrics
-        self.health = health
-        self.errors = errors
-        self.stop_event = stop_event
-        self.flow = flow
-        self.summary = summary if summary is not None else RunSummary()
-        self.retry = RetryPolicy()
+    """One consume loop over the app's clients; `summary` counts what it committed."""
+
+    settings: ConsumerSettings
+    _: KW_ONLY
+    consumer: Any
+    processor: BatchProcessor
+    lag: LagTracker
+    metrics: ConsumerMetrics
+    health: HealthState
+    errors: ClientErrors
+    stop_event: threading.Event
+    flow: LabelFlow | None = None
+    summary: RunSummary = field(default_factory=RunSummary)
+    retry: RetryPolicy = field(default_factory=RetryPolicy, init=False)
 
     def run(self) -> RunSummary:
         """Until `stop_event` is set or `max_events` are committed; the summary's `seconds` is

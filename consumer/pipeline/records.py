@@ -29,6 +29,7 @@ from common.contracts.dead_letters import (
     SOURCE_OFFSET_HEADER,
     SOURCE_PARTITION_HEADER,
     SOURCE_TOPIC_HEADER,
+    DeadLetterCause,
     dead_letter,
     dead_letter_key,
     minimal_dead_letter,
@@ -98,15 +99,7 @@ def dlq_record(
     key, key_headers = (message.key(), []) if max_key_bytes is None else dead_letter_key(
         message.key(), max_bytes=max_key_bytes)
     value, headers = dead_letter(
-        message.value(),
-        reason=rejected.reason,
-        error=rejected.error,
-        source_topic=message.topic(),
-        source_partition=message.partition(),
-        source_offset=message.offset(),
-        group_id=group_id,
-        failed_at_ms=failed_at_ms,
-    )
+        message.value(), **_cause(message, rejected, group_id, failed_at_ms))
     return OutRecord(topic, key, value, headers + key_headers)
 
 
@@ -114,12 +107,18 @@ def minimal_dlq_record(
     topic: str, message: MessageLike, rejected: Rejected, group_id: str, failed_at_ms: int
 ) -> OutRecord:
     """The last-resort dead letter: no key, no value, reason and source coordinates only."""
-    headers = minimal_dead_letter(
+    headers = minimal_dead_letter(**_cause(message, rejected, group_id, failed_at_ms))
+    return OutRecord(topic, None, None, headers)
+
+
+def _cause(
+    message: MessageLike, rejected: Rejected, group_id: str, failed_at_ms: int
+) -> DeadLetterCause:
+    return DeadLetterCause(
         reason=rejected.reason, error=rejected.error, source_topic=message.topic(),
         source_partition=message.partition(), source_offset=message.offset(),
         group_id=group_id, failed_at_ms=failed_at_ms,
     )
-    return OutRecord(topic, None, None, headers)
 
 
 def fitted_dead_letter(

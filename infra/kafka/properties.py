@@ -16,6 +16,10 @@ Dev choices beyond the minimal single-node settings:
   a crash-restart takes; a single node has no other broker to fail over to anyway.
 - a 32 MiB log-cleaner buffer (upstream 128 MiB) keeps the JVM small: only the compacted
   internal topics use it.
+
+`sasl_plain_overrides` adds a SASL_PLAINTEXT listener (mechanism PLAIN, users from a mapping)
+beside the PLAINTEXT one, for the tests of credentials and ACLs; `sasl_client_config` is what a
+client sets to log in there.
 """
 
 from __future__ import annotations
@@ -77,6 +81,32 @@ def broker_properties(
     if overrides:
         props.update(overrides)
     return props
+
+
+def sasl_plain_overrides(
+    *, host: str, port: int, sasl_port: int, controller_port: int, users: Mapping[str, str],
+) -> dict[str, str]:
+    """`broker_properties` overrides: PLAINTEXT on `port` (the broker itself and any
+    unauthenticated client), SASL_PLAINTEXT with PLAIN on `sasl_port`, where each of `users`
+    (name: password) can log in."""
+    logins = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    return {
+        "listeners": (f"PLAINTEXT://{host}:{port},SASL_PLAINTEXT://{host}:{sasl_port},"
+                      f"CONTROLLER://{host}:{controller_port}"),
+        "advertised.listeners": f"PLAINTEXT://{host}:{port},SASL_PLAINTEXT://{host}:{sasl_port}",
+        "listener.security.protocol.map": ("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
+                                           "SASL_PLAINTEXT:SASL_PLAINTEXT"),
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="admin" password="admin-pw" user_admin="admin-pw" {logins};'),
+    }
+
+
+def sasl_client_config(username: str, password: str) -> dict[str, str]:
+    """The librdkafka properties that log in to a `sasl_plain_overrides` listener."""
+    return {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+            "sasl.username": username, "sasl.password": password}
 
 
 def escape_value(value: str) -> str:

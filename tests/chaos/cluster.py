@@ -36,14 +36,11 @@ from confluent_kafka.admin import (
 )
 
 from common.kafka import GroupOffsets, create_topics, delete_topics
-from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import LocalBroker, sasl_client_config, sasl_scratch_broker, scratch_broker
 
 TIMEOUT = 15.0
 USER, PASSWORD = "alice", "chaos-alice-pw"
-JAAS = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
-        f'username="admin" password="admin-pw" user_admin="admin-pw" user_{USER}="{PASSWORD}";')
-SASL_CONFIG = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
-               "sasl.username": USER, "sasl.password": PASSWORD}
+SASL_CONFIG = sasl_client_config(USER, PASSWORD)
 
 
 class Cluster:
@@ -139,35 +136,26 @@ class Cluster:
             self._readers.clear()
 
 
-def secure_properties(port: int, sasl_port: int, controller_port: int) -> dict[str, str]:
-    return {
-        "listeners": (f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
-                      f"CONTROLLER://127.0.0.1:{controller_port}"),
-        "advertised.listeners": (f"PLAINTEXT://127.0.0.1:{port},"
-                                 f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"),
-        "listener.security.protocol.map": ("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
-                                           "SASL_PLAINTEXT:SASL_PLAINTEXT"),
-        "sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "super.users": "User:ANONYMOUS",
-    }
+# on a secure broker: the standard authorizer; the harness (PLAINTEXT, ANONYMOUS) is a super user
+AUTHORIZER = {
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:ANONYMOUS",
+}
 
 
 @contextmanager
 def own_broker(workdir: Path, *, secure: bool = False) -> Iterator[Cluster]:
     """A fresh broker for one scenario, on free ports in `workdir`; always stopped."""
-    settings = LocalKafkaSettings()
-    libs = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
-    port, sasl_port, controller_port = free_ports(3)
-    properties = secure_properties(port, sasl_port, controller_port) if secure else None
-    broker = LocalBroker(data_dir=workdir / "kafka", libs_dir=libs, port=port,
-                         controller_port=controller_port, properties=properties)
+    client_bootstrap: str | None = None
+    if secure:
+        broker, client_bootstrap = sasl_scratch_broker(
+            workdir / "kafka", users={USER: PASSWORD}, properties=AUTHORIZER)
+    else:
+        broker = scratch_broker(workdir / "kafka")
     try:
         broker.start()
         broker.wait_ready(timeout=90)
-        cluster = Cluster(broker.bootstrap_servers, broker,
-                          client_bootstrap=f"127.0.0.1:{sasl_port}" if secure else None,
+        cluster = Cluster(broker.bootstrap_servers, broker, client_bootstrap=client_bootstrap,
                           client_config=SASL_CONFIG if secure else None)
         try:
             if secure:

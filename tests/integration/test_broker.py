@@ -19,7 +19,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from infra.kafka import BrokerStartError, LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import BrokerStartError, LocalBroker, scratch_broker
 
 pytestmark = pytest.mark.integration
 
@@ -149,11 +149,7 @@ def test_read_committed_sees_committed_transactions_and_not_aborted_ones(
 
 
 def own_local_broker(data_dir: Path, heap: str = "512M") -> LocalBroker:
-    settings = LocalKafkaSettings()
-    libs_dir = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
-    port, controller_port = free_ports(2)
-    return LocalBroker(data_dir=data_dir, libs_dir=libs_dir, port=port,
-                       controller_port=controller_port, heap=heap)
+    return scratch_broker(data_dir, heap=heap)
 
 
 @own_broker

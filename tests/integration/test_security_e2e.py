@@ -29,46 +29,30 @@ from common.kafka import read_to_end
 from common.kafka import topics as kafka_topics
 from common.prometheus_text import parse
 from consumer.settings import ConsumerSettings
-from infra.kafka import LocalBroker, LocalKafkaSettings, ensure_libs, free_ports
+from infra.kafka import LocalBroker, free_ports, sasl_client_config, sasl_scratch_broker
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-value"
-JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
-        f'username="admin" password="admin-pw" user_admin="admin-pw" user_alice="{SECRET}";')
-SASL = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
-        "sasl.username": "alice", "sasl.password": SECRET}
+SASL = sasl_client_config("alice", SECRET)
 
 
 class SaslBroker:
-    def __init__(self, broker: LocalBroker, sasl_port: int) -> None:
+    def __init__(self, broker: LocalBroker, sasl: str) -> None:
         self.broker = broker
         self.plain = broker.bootstrap_servers
-        self.sasl = f"127.0.0.1:{sasl_port}"
+        self.sasl = sasl
 
 
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
-    settings = LocalKafkaSettings()
-    libs = ensure_libs(settings.libs_dir, stamp_file=settings.stamp_file)
-    port, sasl_port, controller = free_ports(3)
-    listeners = {
-        "listeners": (f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
-                      f"CONTROLLER://127.0.0.1:{controller}"),
-        "advertised.listeners": (f"PLAINTEXT://127.0.0.1:{port},"
-                                 f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"),
-        "listener.security.protocol.map": ("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
-                                           "SASL_PLAINTEXT:SASL_PLAINTEXT"),
-        "sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-    }
-    broker = LocalBroker(data_dir=tmp_path_factory.mktemp("kafka-sasl"), libs_dir=libs,
-                         port=port, controller_port=controller, properties=listeners)
+    broker, sasl = sasl_scratch_broker(tmp_path_factory.mktemp("kafka-sasl"),
+                                       users={"alice": SECRET})
     try:
         broker.start()
         broker.wait_ready(timeout=90)
-        yield SaslBroker(broker, sasl_port)
+        yield SaslBroker(broker, sasl)
     finally:
         broker.stop()
 

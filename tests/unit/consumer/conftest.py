@@ -1,18 +1,19 @@
-"""Fixtures of the consumer unit tests (the fakes live in consumer_fakes.py)."""
+"""Fixtures of the consumer unit tests (the fakes live in consumer_fakes.py, the shared samples
+in tests/samples.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from consumer_fakes import FakeModel
 
 from model.features import CATEGORIES, FEATURES
 from model.training import build_pipeline
+from tests.samples import StubModel
 
 
 @pytest.fixture(scope="session")
-def tiny_model() -> FakeModel:
+def tiny_model() -> StubModel:
     """A real scikit-learn pipeline fitted on 400 synthetic rows (seeded)."""
     rng = np.random.default_rng(7)
     n = 400
@@ -30,4 +31,4 @@ def tiny_model() -> FakeModel:
     pipeline = build_pipeline("hgb")
     pipeline.set_params(model__max_iter=20)
     pipeline.fit(frame, price)
-    return FakeModel(pipeline)
+    return StubModel(pipeline, version="hgb-test", model_type="hgb")

@@ -1,5 +1,10 @@
 """Fakes at the boundary for the consumer unit tests: Kafka messages, a consumer's offset API,
-a recording sink and a model stand-in. No broker, no artifact on disk."""
+a recording sink, and a mixed batch. No broker, no artifact on disk.
+
+The sample event and the model stand-in are the shared ones of `tests.samples` (`GOOD_EVENT`,
+`event`, `StubModel`); `GOOD`, `event` and `FakeModel` stay importable from here under the names
+the consumer's drift tests use.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,16 @@ from typing import Any
 import orjson
 from confluent_kafka import TopicPartition
 
+from consumer.edge.delivery import Offsets, Records
 from consumer.pipeline.records import OutRecord
+from tests.samples import GOOD_EVENT as GOOD
+from tests.samples import StubModel as FakeModel
+from tests.samples import event
 
-GOOD: dict[str, Any] = {
-    "event_id": "e-1",
-    "carat": 0.31,
-    "cut": "Ideal",
-    "color": "E",
-    "clarity": "SI1",
-    "depth": 61.5,
-    "table": 55.0,
-    "event_time": 1_767_225_600_000,
-}
-
-
-def event(**changes: Any) -> dict[str, Any]:
-    out = dict(GOOD)
-    out.update(changes)
-    return out
+__all__ = [
+    "GOOD", "FakeMessage", "FakeModel", "FakePositions", "RecordingSink", "encode", "event",
+    "mixed_batch",
+]
 
 
 def encode(obj: Any) -> bytes:
@@ -67,12 +64,20 @@ class FakeMessage:
         return None
 
 
-@dataclass(frozen=True)
-class FakeModel:
-    pipeline: Any
-    version: str = "hgb-test"
-    model_type: str = "hgb"
-    sha256: str = "0" * 64
+def mixed_batch() -> list[FakeMessage]:
+    """Five messages on two partitions: valid g0, g1 and g2 (keys k0, k2, k4, offsets 100 to 102
+    of partition 0) between a broken JSON and an unknown category (partition 1, 100 and 101)."""
+    values = [
+        encode(event(event_id="g0", carat=0.4)),
+        b"{broken",
+        encode(event(event_id="g1", carat=1.1)),
+        encode(event(event_id="bad", cut="ideal")),
+        encode(event(event_id="g2", carat=2.2)),
+    ]
+    return [
+        FakeMessage(v, _offset=100 + i // 2, _partition=i % 2, _key=f"k{i}".encode())
+        for i, v in enumerate(values)
+    ]
 
 
 @dataclass
@@ -113,12 +118,7 @@ class RecordingSink:
     def start(self) -> None:
         pass
 
-    def write_batch(
-        self,
-        outputs: Sequence[OutRecord],
-        dlq_records: Sequence[OutRecord],
-        offsets: Sequence[TopicPartition],
-    ) -> bool:
+    def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
         if self.fail is not None:
             raise self.fail
         self.batches.append((list(outputs), list(dlq_records), list(offsets)))

@@ -8,7 +8,6 @@ import threading
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
-from consumer_fakes import FakeModel
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from pydantic_settings import CliApp
@@ -25,6 +24,7 @@ from consumer.edge.errors import ClientErrors, is_fencing, replaced_by
 from consumer.exceptions import DeliveryError, FatalKafkaError
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
+from tests.samples import StubModel
 
 FENCED_CONSUMER = KafkaError(
     KafkaError._FATAL,
@@ -145,7 +145,7 @@ def test_a_fatal_error_callback_keeps_its_cause() -> None:
 
 
 def _service_failing_with(
-    monkeypatch: pytest.MonkeyPatch, tiny_model: FakeModel, err: KafkaError, **changes: object
+    monkeypatch: pytest.MonkeyPatch, tiny_model: StubModel, err: KafkaError, **changes: object
 ) -> ScoringService:
     def fenced(_: ConsumerSettings) -> dict[str, int]:
         try:
@@ -160,7 +160,7 @@ def _service_failing_with(
 
 
 def test_a_replica_fenced_by_its_successor_stops_cleanly(
-    monkeypatch: pytest.MonkeyPatch, tiny_model: FakeModel, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch, tiny_model: StubModel, caplog: pytest.LogCaptureFixture,
 ) -> None:
     service = _service_failing_with(monkeypatch, tiny_model, FENCED_PRODUCER, replica_id="r1")
     summary = service.run()  # no exception: python -m consumer exits 0
@@ -171,7 +171,7 @@ def test_a_replica_fenced_by_its_successor_stops_cleanly(
 
 
 def test_without_a_replica_id_a_fence_is_a_failure(
-    monkeypatch: pytest.MonkeyPatch, tiny_model: FakeModel,
+    monkeypatch: pytest.MonkeyPatch, tiny_model: StubModel,
 ) -> None:
     service = _service_failing_with(monkeypatch, tiny_model, FENCED_PRODUCER)
     with pytest.raises(FatalKafkaError):
@@ -180,7 +180,7 @@ def test_without_a_replica_id_a_fence_is_a_failure(
 
 
 def test_other_fatal_errors_stay_failures_with_a_replica_id(
-    monkeypatch: pytest.MonkeyPatch, tiny_model: FakeModel,
+    monkeypatch: pytest.MonkeyPatch, tiny_model: StubModel,
 ) -> None:
     err = KafkaError(KafkaError._FATAL, "Fatal error: something else")
     service = _service_failing_with(monkeypatch, tiny_model, err, replica_id="r1")

@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from consumer_fakes import FakeMessage, FakePositions, RecordingSink, encode, event
+from consumer_fakes import FakeMessage, FakePositions, RecordingSink, encode, event, mixed_batch
 from prometheus_client import CollectorRegistry
 
 from consumer.edge.lag import LagTracker
@@ -19,6 +19,7 @@ from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.batch import BatchMeta
 from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
+from tests.samples import StubModel
 
 
 class Recorder:
@@ -45,20 +46,6 @@ def make(tiny_model, observers=(), fail=None):
         lag=LagTracker(None, "g", metrics, 5.0), observers=observers,
     )
     return processor, sink, registry, positions
-
-
-def mixed_batch() -> list[FakeMessage]:
-    values = [
-        encode(event(event_id="g0", carat=0.4)),
-        b"{broken",
-        encode(event(event_id="g1", carat=1.1)),
-        encode(event(event_id="bad", cut="ideal")),
-        encode(event(event_id="g2", carat=2.2)),
-    ]
-    return [
-        FakeMessage(v, _offset=100 + i // 2, _partition=i % 2, _key=f"k{i}".encode())
-        for i, v in enumerate(values)
-    ]
 
 
 def test_mixed_batch(tiny_model, caplog: pytest.LogCaptureFixture) -> None:
@@ -149,9 +136,8 @@ class _ShortPipeline:
 def test_scoring_errors_are_explicit_dead_letters_not_a_crash(pipeline, match: str) -> None:
     """Issue 12, point 11: a model that fails on every event dead-letters each of them as
     scoring_failed with the model's own words, and the batch commits (no crash loop)."""
-    from consumer_fakes import FakeModel
 
-    processor, sink, registry, _ = make(FakeModel(pipeline))
+    processor, sink, registry, _ = make(StubModel(pipeline))
     result = processor.process(mixed_batch())
     assert (result.predictions, result.dead_lettered, result.committed) == (0, 5, True)
     outputs, dlq, _ = sink.batches[0]

@@ -7,13 +7,14 @@ minimal form when even that does not fit (point 1)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from consumer_fakes import FakeMessage, FakeModel, encode, event
+from consumer_fakes import FakeMessage, encode, event
 
 from common.contracts.dead_letters import PAYLOAD_HEADER
 from consumer.pipeline import PipelineConfig, Scorer, transform
@@ -22,6 +23,7 @@ from consumer.pipeline.records import OutRecord, record_size, source_of
 from consumer.pipeline.scoring import predict_isolating
 from consumer.pipeline.transform import producer_max_bytes
 from consumer.settings import ConsumerSettings
+from tests.samples import StubModel
 
 NOW = 1_767_225_600.0  # the clock of these tests: 2026-01-01 00:00:00 UTC (GOOD's event_time)
 CONFIG = PipelineConfig(input_topic="in", output_topic="out", dlq_topic="dlq", group_id="g",
@@ -152,7 +154,7 @@ class NanOnHeavy:
 
 @pytest.mark.parametrize("wrapper", [FailsOnHeavy, NanOnHeavy])
 def test_a_scoring_error_dead_letters_only_the_events_that_fail(tiny_model, wrapper) -> None:
-    model = FakeModel(wrapper(tiny_model.pipeline))
+    model = dataclasses.replace(tiny_model, pipeline=wrapper(tiny_model.pipeline))
     messages = [good(i, carat=2.5 if i in (3, 6) else 0.5 + i / 10) for i in range(10)]
     out = run(messages, model)
     assert reasons(out) == [(3, "scoring_failed"), (6, "scoring_failed")]
@@ -168,7 +170,7 @@ def test_a_scoring_error_dead_letters_only_the_events_that_fail(tiny_model, wrap
 
 def test_bisection_costs_one_predict_when_the_batch_scores(tiny_model) -> None:
     model = FailsOnHeavy(tiny_model.pipeline)
-    scorer = Scorer(FakeModel(model), threads=None)
+    scorer = Scorer(StubModel(model), threads=None)
     frame = run([good(i) for i in range(8)], tiny_model).batch.features
     predictions, rows, failed = predict_isolating(scorer, frame)
     assert (model.calls, rows.tolist(), failed) == (1, list(range(8)), [])

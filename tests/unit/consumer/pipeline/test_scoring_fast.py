@@ -8,7 +8,6 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from consumer_fakes import FakeModel
 
 from consumer.exceptions import ScoringError
 from consumer.pipeline.batch import BatchMeta
@@ -17,6 +16,7 @@ from consumer.pipeline.records import prediction_records
 from consumer.pipeline.scoring import Scorer
 from model.features import CATEGORIES, FEATURES, NUMERIC_FEATURES
 from model.training import build_pipeline
+from tests.samples import StubModel
 
 
 def random_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def test_the_forest_pipeline_is_identical_too() -> None:
     pipeline = build_pipeline("forest")
     pipeline.set_params(model__n_estimators=5, model__n_jobs=1)
     pipeline.fit(frame, frame["carat"] * 4000)
-    scorer = Scorer(FakeModel(pipeline, model_type="forest"))
+    scorer = Scorer(StubModel(pipeline, model_type="forest"))
     assert scorer.compiled
     test = random_frame(rng, 500)
     assert np.array_equal(scorer.predict(test), pipeline.predict(test))
@@ -70,7 +70,7 @@ def test_other_pipelines_are_left_to_their_own_predict() -> None:
         def predict(self, frame: pd.DataFrame) -> np.ndarray:
             return np.full(len(frame), 42.0)
 
-    scorer = Scorer(FakeModel(Mean()))
+    scorer = Scorer(StubModel(Mean()))
     assert not scorer.compiled
     assert scorer.predict(random_frame(np.random.default_rng(0), 3)).tolist() == [42.0] * 3
 

@@ -5,7 +5,7 @@ one given."""
 from __future__ import annotations
 
 import orjson
-from consumer_fakes import FakeMessage, encode, event
+from consumer_fakes import FakeMessage, mixed_batch
 
 from consumer.pipeline import (
     PipelineConfig,
@@ -21,24 +21,13 @@ CONFIG = PipelineConfig(input_topic="in", output_topic="out", dlq_topic="dlq", g
                         max_event_bytes=4096)
 
 
-def messages() -> list[FakeMessage]:
-    values = [
-        encode(event(event_id="a", carat=0.4)),
-        b"{broken",
-        encode(event(event_id="b", carat=1.1)),
-        encode(event(event_id="c", cut="ideal")),
-    ]
-    return [FakeMessage(v, _offset=i, _partition=i % 2, _key=f"k{i}".encode())
-            for i, v in enumerate(values)]
-
-
 def test_transform_matches_its_parts_assembled_by_hand(tiny_model) -> None:
     scorer = Scorer(tiny_model)
-    out = transform(messages(), scorer=scorer, config=CONFIG, clock=lambda: 1_767_225_600.25)
-    batch, rejected = decode_batch("in", messages(), 4096)
+    out = transform(mixed_batch(), scorer=scorer, config=CONFIG, clock=lambda: 1_767_225_600.25)
+    batch, rejected = decode_batch("in", mixed_batch(), 4096)
     predictions = scorer.predict(batch.features)
     assert out.predictions.tolist() == predictions.tolist()
-    assert out.batch.meta.event_ids == ["a", "b"]
+    assert out.batch.meta.event_ids == ["g0", "g1", "g2"]
     assert out.outputs == prediction_records("out", batch.meta, predictions, "hgb-test",
                                              1_767_225_600_250)
     assert out.dead_letters == [dlq_record("dlq", m, r, "g", 1_767_225_600_250)
@@ -46,7 +35,7 @@ def test_transform_matches_its_parts_assembled_by_hand(tiny_model) -> None:
     assert [r.reason for _, r in out.rejected] == ["not_json", "unknown_category"]
     assert [orjson.loads(r.value or b"")["scored_at"] for r in out.outputs] == [
         1_767_225_600_250
-    ] * 2
+    ] * 3
 
 
 def test_an_all_invalid_batch_scores_nothing(tiny_model) -> None:
