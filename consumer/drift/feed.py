@@ -35,23 +35,26 @@ def transition_record(t: Transition, time_ms: int | None) -> dict[str, Any]:
 
 
 class TransitionTimes:
-    """Wall-clock times (epoch ms) of the transitions not yet reported, by (flag, kind, event)."""
+    """Wall-clock times (epoch ms) of the transitions not yet reported, by (flag, kind, event);
+    each new transition also goes to `on_transition` (the transitions counter)."""
 
-    def __init__(self, wall: Callable[[], float]) -> None:
+    def __init__(
+        self, wall: Callable[[], float],
+        on_transition: Callable[[Transition], None] = lambda t: None,
+    ) -> None:
         self.wall = wall
+        self.on_transition = on_transition
         self._times: dict[TransitionKey, int] = {}
 
     def __len__(self) -> int:
         return len(self._times)
 
-    def stamp(self, transitions: Iterable[Transition]) -> int:
-        """Stamp `transitions` with the time now; how many there were."""
+    def stamp(self, transitions: Iterable[Transition]) -> None:
+        """Stamp `transitions` with the time now and count each."""
         now_ms = int(self.wall() * 1000)
-        n = 0
         for t in transitions:
             self._times[transition_key(t)] = now_ms
-            n += 1
-        return n
+            self.on_transition(t)
 
     def take(self, transitions: Iterable[Transition]) -> list[dict[str, Any]]:
         """The report records of `transitions` (handed over by the detector), times removed."""
@@ -73,8 +76,7 @@ class DataFeed:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.monitor = monitor
-        self.on_transition = on_transition  # the transitions counter
-        self.times = TransitionTimes(wall)
+        self.times = TransitionTimes(wall, on_transition)
 
     @property
     def has_news(self) -> bool:
@@ -85,8 +87,6 @@ class DataFeed:
         frame = features.assign(**{PREDICTION: predictions})
         new = self.monitor.update(frame)
         self.times.stamp(new)
-        for t in new:
-            self.on_transition(t)
         return new
 
     def reset(self, monitor: SequentialMonitor) -> None:
@@ -107,8 +107,7 @@ class ConceptFeed:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.concept = concept
-        self.on_transition = on_transition
-        self.times = TransitionTimes(wall)
+        self.times = TransitionTimes(wall, on_transition)
 
     @property
     def has_news(self) -> bool:
@@ -121,8 +120,6 @@ class ConceptFeed:
     def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> list[Transition]:
         new = self.concept.update(y_true, y_pred)
         self.times.stamp(new)
-        for t in new:
-            self.on_transition(t)
         return new
 
     def reset(self, concept: SequentialConcept) -> None:
