@@ -25,7 +25,8 @@ Prometheus. Usage::
     monitor.reset(); concept.reset()             # the model or the profile changed
 
 Every event goes through CUSUM banks (`drift.sequential`) with an expected run time without
-drift (ERT) of `gamma` events per flag; a flag is raised at the exact event and cleared when
+drift (ERT) of `gamma` events per flag; a flag is raised at the event that completed the
+crossing block of 16 events (the same whatever the batches) and cleared when
 the data return to the reference. `ADWIN` and `PageHinkley` are single-stream detectors with
 the same `update` / `drift_detected` / reset contract (`DriftDetector`).
 

@@ -13,8 +13,15 @@ needs one such start, so the expected number of false alarms per event is at mos
 ``exp(-h)`` for one CUSUM and ``K exp(-h)`` for a bank of ``K`` (union bound). Hence
 ``h = log(K * gamma)`` gives an expected run time (ERT) of at least ``gamma`` events.
 
-`update` runs every CUSUM over a batch at once (cumulative sums and a running minimum) and
-returns the exact index of the first event where any of them reaches ``h``.
+The CUSUMs step once per block of `BLOCK` consecutive events of the stream (counted from the
+bank's start or reset, whatever the batches): the increment of a block is the sum of its events'
+increments, itself the exact log-likelihood ratio of the block, so everything above holds with
+starts at block boundaries only (fewer starts: the bound gets stronger). Per block the work is a
+bin count and one small matrix product, then the running sums of the K CUSUMs: ~BLOCK times
+less than stepping every event (~10x faster measured at 16), for at most ``BLOCK - 1`` events
+of extra delay. `update` runs a batch's blocks at once (cumulative sums and a running minimum)
+and returns the index of the event that completed the first block where any CUSUM reaches
+``h``; the events of an incomplete block wait for the next batch.
 
 The reference ``p0`` is itself estimated from ``n`` rows: along a direction its mean score is
 off by about ``sd0(g) / sqrt(n)``, and a CUSUM tilted by a small theta would climb on that
@@ -33,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-CHUNK = 1024  # events per vectorised step: the (K, chunk) arrays stay in cache
+BLOCK = 16  # events per CUSUM step (see the module doc)
+CHUNK_BLOCKS = 256  # blocks per vectorised step: the (K, chunk) arrays stay in cache
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,8 @@ class TiltBank:
     """CUSUMs for every (direction, theta) on codes in ``[0, len(p0))``, one threshold `h`."""
 
     def __init__(
-        self, p0: np.ndarray, directions: Sequence[Direction], h: float, *, slack: float = 0.0
+        self, p0: np.ndarray, directions: Sequence[Direction], h: float, *, slack: float = 0.0,
+        block: int = BLOCK,
     ) -> None:
         p0 = np.asarray(p0, dtype=np.float64)
         if p0.ndim != 1 or p0.size < 2 or np.any(p0 < 0) or not math.isclose(p0.sum(), 1.0):
@@ -86,6 +95,8 @@ class TiltBank:
             raise ValueError(f"h must be > 0, got {h}")
         if not slack >= 0:
             raise ValueError(f"slack must be >= 0, got {slack}")
+        if block < 1:
+            raise ValueError(f"block must be >= 1 event, got {block}")
         names, rows, allowances = [], [], []
         for d in directions:
             if d.scores.shape != p0.shape:
@@ -104,7 +115,13 @@ class TiltBank:
         self.lr_table = np.vstack(rows)  # (K, bins): log-likelihood ratio of each bin
         self.kl = np.array([kl_from_reference(p0, z) for z in self.lr_table])
         self.table = self.lr_table - np.asarray(allowances)[:, None]  # what the CUSUMs add
+        self.block = block
         self.w = np.zeros(len(rows))
+        self._waiting = np.zeros(0, dtype=np.intp)  # codes of the incomplete block
+
+    @property
+    def bins(self) -> int:
+        return self.p0.size
 
     @property
     def size(self) -> int:
@@ -117,21 +134,34 @@ class TiltBank:
 
     def reset(self) -> None:
         self.w[:] = 0.0
+        self._waiting = self._waiting[:0]
 
     def update(self, codes: np.ndarray) -> tuple[int, int] | None:
-        """Absorb `codes` in order; on the first crossing, ``(index in codes, member)``.
+        """Absorb `codes` in order; on the first crossing, ``(index in codes, member)``: the
+        index of the event that completed the block.
 
-        On a crossing the CUSUMs keep their values at that event and the rest of `codes` is
+        On a crossing the CUSUMs keep their values at that block and the rest of `codes` is
         not absorbed: the caller decides what happens next (usually `reset`).
         """
-        for lo in range(0, codes.size, CHUNK):
-            hit = self._update_chunk(codes[lo:lo + CHUNK])
+        waiting = self._waiting.size
+        stream = np.concatenate([self._waiting, codes]) if waiting else np.asarray(codes)
+        whole = stream.size - stream.size % self.block
+        step = CHUNK_BLOCKS * self.block
+        for lo in range(0, whole, step):
+            hit = self._update_blocks(stream[lo:min(lo + step, whole)])
             if hit is not None:
-                return lo + hit[0], hit[1]
+                self._waiting = self._waiting[:0]
+                return lo + (hit[0] + 1) * self.block - 1 - waiting, hit[1]
+        self._waiting = stream[whole:].astype(np.intp, copy=True)
         return None
 
-    def _update_chunk(self, codes: np.ndarray) -> tuple[int, int] | None:
-        path = cusum_path(self.w, self.table[:, codes])
+    def _update_blocks(self, codes: np.ndarray) -> tuple[int, int] | None:
+        """`codes` is whole blocks: on a crossing, ``(block index, member)``."""
+        blocks = codes.size // self.block
+        slots = np.arange(codes.size) // self.block * self.bins + codes
+        counts = np.bincount(slots, minlength=blocks * self.bins).reshape(blocks, self.bins)
+        steps = self.table @ counts.T.astype(np.float64)  # (K, blocks): each block's increment
+        path = cusum_path(self.w, steps)
         hit = (path >= self.h).any(axis=0)
         if not hit.any():
             self.w = path[:, -1].copy()

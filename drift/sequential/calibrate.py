@@ -4,13 +4,14 @@ The union bound ``h = log(K * gamma)`` ignores that the K CUSUMs of a bank are s
 correlated: measured, a bank's ERT is about ``c * exp(h)`` with ``c`` near 1 whatever K, so the
 bound overshoots the target by a factor ~K. Like any CUSUM of exact log-likelihood ratios,
 ``log ERT`` grows with slope 1 in ``h`` (Siegmund's approximation; checked in the tests), so
-``c`` measured at a short ERT (`PROBE_GAMMA` events, `RUNS` runs on codes drawn from ``p0``)
-gives ``h = log(gamma / c)`` for any gamma. The result never exceeds the bound, and with a
+``c`` measured at a short ERT (`RUNS` runs on codes drawn from ``p0`` at ``h = PROBE_H``, where
+banks of blocks of 16 events run ~2,000-10,000 events: c is ~7-46 here) gives
+``h = log(gamma / c)`` for any gamma. The result never exceeds the bound, and with a
 reference allowance (slack) the true slope is above 1, so the extrapolation errs long.
 
 ``c`` does not depend on gamma, so it is measured once, when the profile is built (training
 time), and stored there under a `bank_key` that fingerprints everything it depends on (bins,
-directions, thetas, slack, probe settings). A monitor whose bank has a stored constant starts
+directions, thetas, slack, block, probe settings). A monitor whose bank has a stored constant starts
 in milliseconds; any other bank (an older profile, a non-default tolerance) is simulated at
 construction (about a second), logged, and cached for the process.
 """
@@ -24,20 +25,21 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from drift.sequential.bank import Direction, TiltBank
+from drift.sequential.bank import BLOCK, Direction, TiltBank
 
 log = logging.getLogger(__name__)
 
-PROBE_GAMMA = 1000.0
+PROBE_GAMMA = 4000.0  # events: the scale of the probe's run lengths
+PROBE_H = math.log(PROBE_GAMMA / BLOCK)  # e^h = 250 blocks
 RUNS = 200
 SEED = 0
 #: a run is cut at `MAX_RUN` events and the probe at `BUDGET` events in all. Cut runs make
-#: ``c`` smaller, ``h`` larger and the ERT longer (the safe side); a bank near the probe ERT
-#: (c ~ 1) runs this long once in e^5 runs (c 0.7 % low) and stays within the budget, while a
-#: bank whose allowance dwarfs its tilts (a reference of a few hundred rows) would otherwise
-#: take seconds to minutes.
-MAX_RUN = 5 * PROBE_GAMMA
-BUDGET = 2 * RUNS * PROBE_GAMMA
+#: ``c`` smaller, ``h`` larger and the ERT longer (the safe side); the slowest default bank
+#: (the concept's, ~10,000 events) runs this long once in e^8 runs and stays within the
+#: budget, while a bank whose allowance dwarfs its tilts (a reference of a few hundred rows)
+#: would otherwise take seconds to minutes.
+MAX_RUN = 20 * PROBE_GAMMA
+BUDGET = 5 * RUNS * PROBE_GAMMA
 _CACHE: dict[str, float] = {}
 
 
@@ -52,16 +54,17 @@ def bank_key(p0: np.ndarray, directions: tuple[Direction, ...], slack: float) ->
     for d in directions:
         digest.update(f"{d.name}:{d.thetas!r}".encode())
         add(d.scores)
-    digest.update(repr((round(slack, 12), PROBE_GAMMA, RUNS, SEED, MAX_RUN, BUDGET)).encode())
+    settings = (round(slack, 12), BLOCK, PROBE_GAMMA, RUNS, SEED, MAX_RUN, BUDGET)
+    digest.update(repr(settings).encode())
     return digest.hexdigest()[:20]
 
 
 def probe_constant(p0: np.ndarray, directions: tuple[Direction, ...], slack: float) -> float:
-    """``c = mean run length / exp(h)`` at ``h = log(PROBE_GAMMA)``, on codes drawn from `p0`."""
+    """``c = mean run length / exp(h)`` at ``h = PROBE_H``, on codes drawn from `p0`."""
     key = bank_key(p0, directions, slack)
     if key in _CACHE:
         return _CACHE[key]
-    h = math.log(PROBE_GAMMA)
+    h = PROBE_H
     bank = TiltBank(p0, directions, h, slack=slack)
     rng = np.random.default_rng(SEED)
     cdf = np.cumsum(p0)
@@ -72,7 +75,7 @@ def probe_constant(p0: np.ndarray, directions: tuple[Direction, ...], slack: flo
         bank.reset()
         run = 0
         while run < MAX_RUN:
-            codes = np.minimum(np.searchsorted(cdf, rng.random(512)), p0.size - 1)
+            codes = np.minimum(np.searchsorted(cdf, rng.random(4096)), p0.size - 1)
             hit = bank.update(codes)
             if hit is not None:
                 run += hit[0] + 1

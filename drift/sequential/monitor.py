@@ -7,8 +7,9 @@ instead, which guarantees at most ``1 / gamma`` false alarms per event (`drift.s
 and in practice gives an ERT ~K times longer. The dataset flag is up while any feature flag is
 up; its false alarm rate is at most the sum of the features' (``n_features / gamma`` per event).
 
-Every row passed to `update` goes through the detectors, so the event that raises or clears a
-flag is exact whatever the batch size; `evaluate` only reads the states and hands over the
+Every row passed to `update` goes through the detectors (the banks in blocks of `BLOCK`
+events of the stream, see `drift.sequential.bank`), so the event that raises or clears a flag
+is the same whatever the batch size; `evaluate` only reads the states and hands over the
 transitions since the previous call.
 
 The references are estimates from finite samples: each CUSUM gives up an allowance of

@@ -50,25 +50,32 @@ def test_cusum_path_equals_the_recursion() -> None:
 
 
 def _loop_first_alarm(bank: TiltBank, codes: np.ndarray) -> int | None:
+    """The recursion as written: one step per block of `bank.block` events."""
     w = np.zeros(bank.size)
-    for t, c in enumerate(codes):
-        w = np.maximum(0.0, w + bank.table[:, c])
+    for end in range(bank.block, codes.size + 1, bank.block):
+        w = np.maximum(0.0, w + bank.table[:, codes[end - bank.block:end]].sum(axis=1))
         if np.any(w >= bank.h):
-            return t
+            return end - 1
     return None
 
 
-def test_update_finds_the_exact_alarm_event_across_batches() -> None:
-    rng = np.random.default_rng(11)
-    bank = TiltBank(P0, [Direction("location", SCORES, (-0.5, 0.5, 1.0))], h=6.0)
+def _shifted_stream(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
     shifted = P0 * np.exp(0.8 * SCORES)
-    codes = np.concatenate([
+    return np.concatenate([
         rng.choice(5, 300, p=P0), rng.choice(5, 2000, p=shifted / shifted.sum())
     ])
+
+
+@pytest.mark.parametrize("block", [1, 16])
+@pytest.mark.parametrize("pieces", [1, 37, 700])  # 700: most batches smaller than a block
+def test_update_finds_the_alarm_event_whatever_the_batches(block: int, pieces: int) -> None:
+    codes = _shifted_stream(11)
+    bank = TiltBank(P0, [Direction("location", SCORES, (-0.5, 0.5, 1.0))], h=6.0, block=block)
     expected = _loop_first_alarm(bank, codes)
-    assert expected is not None and expected > 300
+    assert expected is not None and expected > 300 and (expected + 1) % block == 0
     seen, found = 0, None
-    for batch in np.array_split(codes, 37):  # uneven batches, the alarm inside one
+    for batch in np.array_split(codes, pieces):  # uneven batches, the alarm inside one
         hit = bank.update(batch)
         if hit is not None:
             found = seen + hit[0]
@@ -77,6 +84,19 @@ def test_update_finds_the_exact_alarm_event_across_batches() -> None:
         seen += batch.size
     assert found == expected
     assert bank.statistic >= bank.h
+
+
+def test_a_block_steps_once_with_the_sum_of_its_increments() -> None:
+    bank = TiltBank(P0, [Direction("location", SCORES, (1.0,))], h=50.0, block=4)
+    bank.update(np.array([4, 4, 4]))  # an incomplete block waits
+    assert bank.statistic == 0.0
+    bank.update(np.array([0]))  # completes it: three large steps up and one down, summed
+    assert bank.statistic == pytest.approx(max(0.0, 3 * bank.table[0, 4] + bank.table[0, 0]))
+    bank.reset()
+    bank.update(np.array([4, 4, 4]))
+    bank.reset()  # a reset forgets the waiting events too
+    bank.update(np.array([0]))
+    assert bank.statistic == 0.0
 
 
 def test_slack_only_lowers_the_increments() -> None:
@@ -95,6 +115,7 @@ def test_slack_only_lowers_the_increments() -> None:
         ({"p0": np.array([1.0]), "h": 1.0}, "p0"),
         ({"p0": np.array([0.5, 0.5]), "h": 0.0}, "h must be"),
         ({"p0": np.array([0.5, 0.5]), "h": 1.0, "slack": -1.0}, "slack"),
+        ({"p0": np.array([0.5, 0.5]), "h": 1.0, "block": 0}, "block"),
     ],
 )
 def test_bad_parameters_name_the_valid_range(kwargs: dict, match: str) -> None:

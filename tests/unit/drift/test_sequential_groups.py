@@ -19,7 +19,7 @@ N = 3
 P0 = np.full(10, 0.1)
 SCORES = 2 * (np.arange(10) + 0.5) / 10 - 1
 DIRECTIONS = (Direction("location", SCORES, (-0.4, -0.2, 0.2, 0.4)),)
-GAMMA = 200.0
+GAMMA = 50.0  # short runs: a few hundred alarms in the stream
 
 
 def _flag(gamma: float = GAMMA) -> DriftFlag:

@@ -24,6 +24,7 @@ from drift.sequential import (
     SequentialMonitor,
     calibrate,
 )
+from drift.sequential.bank import BLOCK
 
 
 def _feed(monitor: SequentialMonitor, frame: pd.DataFrame, batch: int = 1000) -> None:
@@ -138,10 +139,18 @@ def test_concept_flag_rises_and_clears(profile: ReferenceProfile) -> None:
 def test_one_absurd_label_moves_the_statistic_by_one_bounded_step(
     profile: ReferenceProfile,
 ) -> None:
-    concept = SequentialConcept(profile)
-    concept.update(np.array([1e12]), np.array([1000.0]))
-    assert 0 < concept.evaluate().flag.statistic <= float(concept.flag.bank.table.max())
-    assert not concept.evaluate().drift_detected
+    """It counts as a merely large error (the last bin), far from an alarm."""
+    absurd, large = SequentialConcept(profile), SequentialConcept(profile)
+    edges = profile.errors.abs_edges
+    typical = float(edges[int(0.7 * len(edges))])  # the rest of the block: fairly large errors
+    errors = np.full(BLOCK, typical)
+    absurd.update(1000.0 + np.append(1e12, errors[1:]), np.full(BLOCK, 1000.0))
+    large.update(1000.0 + np.append(2 * edges[-2], errors[1:]),
+                 np.full(BLOCK, 1000.0))
+    np.testing.assert_array_equal(absurd.flag.bank.w, large.flag.bank.w)
+    statistic = absurd.evaluate().flag.statistic
+    assert 0 < statistic < absurd.flag.bank.h / 2
+    assert not absurd.evaluate().drift_detected
 
 
 def test_concept_needs_a_format_2_profile(profile: ReferenceProfile) -> None:
