@@ -112,29 +112,40 @@ class LatencyResult:
     max_rss_mb: float | None
     sampled_rss_mb: float
     labels: bool
+    seconds: float  # of sending
+
+    @property
+    def sent_rate(self) -> float:
+        """Events/s the producer actually sent (it may fall short of `rate`)."""
+        return self.sent / self.seconds if self.seconds else 0.0
 
 
 def run_latency(
     bootstrap_servers: str, topics: Topics, model_path: Path, *, rate: float, seconds: float,
     warmup: float, partitions: int, batch_size: int,
     drift_args: Callable[..., list[str]] | None, labels: bool, work_dir: Path,
+    guarantee: str | None = None, name: str = "latency",
 ) -> LatencyResult:
     """`drift_args` gives the consumer's drift/label-join flags (None: the consumer has no
     such settings); with `labels` the producer also sends each event's label 2 s later, so the
-    label join runs as in production (the consumer then reads twice as many messages)."""
-    topic_in = topics.create("latency.in", partitions)
-    topic_out, topic_dlq = topics.outputs("latency", partitions)
+    label join runs as in production (the consumer then reads twice as many messages).
+    `guarantee` None keeps the consumer's default; `name` prefixes the log files."""
+    topic_in = topics.create(f"{name}.in", partitions)
+    topic_out, topic_dlq = topics.outputs(name, partitions)
     extra = ["--batch-size", str(batch_size)]
+    if guarantee is not None:
+        extra += ["--guarantee", guarantee]
     producer_extra: list[str] = []
     if drift_args is not None:
-        labels_topic = topics.create("latency.labels", partitions)
+        labels_topic = topics.create(f"{name}.labels", partitions)
         extra += drift_args(labels_topic=labels_topic)
         if labels:
             producer_extra = ["--labels", "--labels-topic", labels_topic, "--label-delay", "2",
                               "--no-wait-labels"]
     args = consumer_args(bootstrap_servers, topic_in, topic_out, topic_dlq, unique("latency"),
                          model_path, extra)
-    name = "latency-labels" if producer_extra else "latency"
+    if producer_extra:
+        name += "-labels"
     consumer = ConsumerProcess(args, work_dir / f"{name}-consumer.log").start()
     reader: PredictionReader | None = None
     try:
@@ -163,6 +174,7 @@ def run_latency(
         consumer_histogram_ms=histogram, measured=int(keep.sum()), sent=sent,
         received=len(received), rate=rate, startup_s=startup, max_rss_mb=consumer.max_rss_mb,
         sampled_rss_mb=round(consumer.sampled_rss_mb, 1), labels=bool(producer_extra),
+        seconds=seconds,
     )
 
 

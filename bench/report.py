@@ -25,6 +25,19 @@ def _p99(r: dict[str, Any]) -> float | None:
     return value if isinstance(value, int | float) and not math.isnan(value) else None
 
 
+def _curve_p99(guarantee: str, rate: float) -> Callable[[dict[str, Any]], float | None]:
+    """p99 (ms) of the latency curve's point at `rate` in `guarantee`, if measured."""
+    def value(r: dict[str, Any]) -> float | None:
+        rows = (r.get("latency_curve") or {}).get(guarantee) or []
+        for row in rows:
+            if row.get("rate") == rate and isinstance(row.get("p99"), int | float) \
+                    and not math.isnan(row["p99"]):
+                return float(row["p99"])
+        return None
+
+    return value
+
+
 CHECKS: dict[str, Check] = {
     "e2e_vs_ceiling": ("e2e / ceiling", ">= 0.5", _ratio("e2e_eps", "ceiling_eps"),
                        lambda v: v >= 0.5),
@@ -36,6 +49,12 @@ CHECKS: dict[str, Check] = {
         "exactly-once / at-least-once", ">= 0.8",
         _ratio("e2e_exactly_once_eps", "e2e_at_least_once_eps"), lambda v: v >= 0.8),
     "latency_p99_ms": ("latency p99 (ms)", "< 100", _p99, lambda v: v < 100),
+    "curve_p99_exactly_once_5k_ms": (
+        "p99 at 5k ev/s exactly-once (ms)", "< 100", _curve_p99("exactly-once", 5000.0),
+        lambda v: v < 100),
+    "curve_p99_at_least_once_5k_ms": (
+        "p99 at 5k ev/s at-least-once (ms)", "< 50", _curve_p99("at-least-once", 5000.0),
+        lambda v: v < 50),
     "rss_mb": ("consumer peak RSS (MB)", "< 400",
                lambda r: r.get("rss_mb") if isinstance(r.get("rss_mb"), int | float) else None,
                lambda v: v < 400),
@@ -43,7 +62,8 @@ CHECKS: dict[str, Check] = {
 
 RESULT_KEYS = (
     "model", "model_version", "ceiling_eps", "e2e_eps", "e2e_at_least_once_eps",
-    "e2e_exactly_once_eps", "drift_off_eps", "naive_eps", "latency_ms", "rss_mb", "startup_s",
+    "e2e_exactly_once_eps", "drift_off_eps", "naive_eps", "latency_ms", "latency_curve", "rss_mb",
+    "startup_s",
 )
 
 
@@ -99,6 +119,7 @@ def table(record: dict[str, Any]) -> str:
     width = max(len(name) for name, _ in rows)
     measured = [(name, value) for name, value in rows[1:] if value != "-"]
     lines = [f"{name:<{width}}  {value}" for name, value in rows[:1] + measured]
+    lines += curve_lines(record.get("latency_curve"))
     lines += scale_lines(record.get("scale"))
     checks = [c for c in (record.get("checks") or {}).values() if c["pass"] is not None]
     if checks:
@@ -114,6 +135,20 @@ def table(record: dict[str, Any]) -> str:
                      f"Python {machine['python']}  load {machine['load_average']} -> "
                      f"{machine.get('load_average_end')}")
     return "\n".join(lines)
+
+
+def curve_lines(curve: dict[str, Any] | None) -> list[str]:
+    if not curve:
+        return []
+    lines = ["", "latency curve (ms, drift on; sent = events/s the producer achieved):"]
+    for guarantee in ("exactly-once", "at-least-once"):
+        saturation = (curve.get("saturation_eps") or {}).get(guarantee)
+        tail = f"  saturation {saturation:,} ev/s" if saturation else ""
+        lines.append(f"  {guarantee}{tail}")
+        for row in curve.get(guarantee) or []:
+            lines.append(f"    {row['rate']:>8,.0f} ev/s (sent {row['sent_rate']:>6,})  "
+                         f"p50 {row['p50']:>6.1f}  p95 {row['p95']:>6.1f}  p99 {row['p99']:>6.1f}")
+    return lines
 
 
 def scale_lines(scale: dict[str, Any] | None) -> list[str]:

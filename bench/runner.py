@@ -16,6 +16,7 @@ from bench.env import machine_facts
 from bench.exceptions import CaseError
 from bench.latency import run_latency
 from bench.process import ConsumerProcess, consumer_args
+from bench.profiling import profile_call
 from bench.report import empty_record, evaluate
 from bench.settings import BenchSettings, Plan
 from bench.topics import Topics, fill, unique
@@ -116,6 +117,14 @@ class Bench:
         finally:
             self.topics.delete([out, dlq])
 
+    def profile_e2e(self) -> None:
+        """One e2e run at the default settings under the profiler, before (and apart from)
+        the measured rounds."""
+        if not self.input_topic:
+            raise CaseError("--profile needs a throughput case (e2e, guarantees or drift_off)")
+        path = profile_call(lambda: self.e2e_once(None, None), self.s.output.parent)
+        self.details["profile"] = str(path)
+
     def e2e_rounds(self, cases: list[str]) -> None:
         configs: dict[str, tuple[str | None, bool | None]] = {}
         if "e2e" in cases or "guarantees" in cases:
@@ -201,6 +210,35 @@ class Bench:
             }
             self._memory(result.max_rss_mb, result.startup_s)
 
+    def latency_curve(self) -> None:
+        """p50/p95/p99 at each rate of the plan, in both guarantees (drift on, events only),
+        beside the throughput at saturation (the e2e cases, when they ran)."""
+        warmup = min(self.plan.latency_warmup, self.plan.curve_seconds / 5)
+        curve: dict[str, Any] = {"seconds": self.plan.curve_seconds, "warmup_s": warmup}
+        for guarantee in ("exactly-once", "at-least-once"):
+            rows = []
+            for rate in self.plan.curve_rates:
+                result = run_latency(
+                    self.bootstrap, self.topics, self.s.model_path, rate=rate,
+                    seconds=self.plan.curve_seconds, warmup=warmup,
+                    partitions=self.s.partitions, batch_size=self.batch_size,
+                    drift_args=self.drift_args if HAS_DRIFT else None, labels=False,
+                    work_dir=self.work_dir, guarantee=guarantee,
+                    name=f"curve-{guarantee}-{rate:g}",
+                )
+                rows.append({"rate": rate, "sent_rate": round(result.sent_rate),
+                             **result.latency_ms, "measured": result.measured})
+                log.info("latency curve %s at %g ev/s (sent %.0f/s): %s", guarantee, rate,
+                         result.sent_rate, result.latency_ms)
+                self._memory(result.max_rss_mb, result.startup_s)
+            curve[guarantee] = rows
+        curve["saturation_eps"] = {
+            "exactly-once": self.record.get("e2e_exactly_once_eps") or (
+                self.record.get("e2e_eps") if DEFAULT_GUARANTEE == "exactly-once" else None),
+            "at-least-once": self.record.get("e2e_at_least_once_eps"),
+        }
+        self.record["latency_curve"] = curve
+
     def _memory(self, rss: float | None, startup: float | None) -> None:
         if rss is not None:
             self.record["rss_mb"] = round(max(rss, self.record["rss_mb"] or 0), 1)
@@ -224,6 +262,8 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
             )
             if "ceiling" in cases:
                 bench.ceiling()
+            if settings.profile:
+                bench.profile_e2e()
             bench.e2e_rounds(cases)
             if "naive" in cases:
                 bench.naive()
@@ -231,6 +271,8 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
                 bench.process()
             if "latency" in cases:
                 bench.latency()
+            if "latency_curve" in cases:
+                bench.latency_curve()
             if "scale" in cases:
                 from bench.scale import run_scale
 

@@ -10,6 +10,8 @@ Counts left unset take the full-run default, or the `--quick` default with `--qu
     latency_rate       5,000        1,000     events/s sent by the producer in the latency case
     latency_seconds    35           6         how long it sends (the first `warmup` s excluded)
     latency_warmup     5            1         seconds of the latency run not measured
+    curve_rates        1k,5k,10k,20k  1k,5k  events/s of the latency curve (both guarantees)
+    curve_seconds      15           2         seconds of sending per point of the curve
     scale_events       200,000      3,000     events per scale-out run
 """
 
@@ -25,8 +27,8 @@ from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 ALL_CASES: tuple[str, ...] = (
-    "ceiling", "e2e", "guarantees", "drift_off", "naive", "process", "latency", "scale",
-    "drift_delays",
+    "ceiling", "e2e", "guarantees", "drift_off", "naive", "process", "latency",
+    "latency_curve", "scale", "drift_delays",
 )
 DEFAULT_CASES: tuple[str, ...] = tuple(c for c in ALL_CASES if c != "scale")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -42,6 +44,8 @@ class Plan:
     latency_rate: float
     latency_seconds: float
     latency_warmup: float
+    curve_rates: tuple[float, ...]
+    curve_seconds: float
     scale_events: int
 
 
@@ -63,7 +67,17 @@ class BenchSettings(BaseSettings):
     latency_rate: float | None = Field(None, gt=0, le=100_000, description="events/s")
     latency_seconds: float | None = Field(None, gt=0, le=3600, description="seconds of sending")
     latency_warmup: float | None = Field(None, ge=0, description="first seconds not measured")
+    curve_rates: list[float] | None = Field(
+        None, description="events/s of the latency curve, comma-separated"
+    )
+    curve_seconds: float | None = Field(
+        None, gt=0, le=600, description="seconds of sending per point of the latency curve"
+    )
     scale_events: int | None = Field(None, ge=100, description="events per scale-out run")
+    profile: bool = Field(
+        False, description="write a pyinstrument profile of the first e2e run's hot loop to "
+        "bench/results/profile.html (and .txt)",
+    )
     model_path: Path = Field(DEFAULT_ARTIFACT_DIR, description="model artifact directory")
     model: str | None = Field(None, description="model name for the record (default: its type)")
     batch_size: int | None = Field(
@@ -87,6 +101,15 @@ class BenchSettings(BaseSettings):
             )
         return names
 
+    @field_validator("curve_rates", mode="before")
+    @classmethod
+    def _comma_separated_rates(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [r for r in value.split(",") if r.strip()]
+        if isinstance(value, list):
+            return [r for item in value for r in (str(item).split(",")) if r.strip()]
+        return value
+
     def plan(self) -> Plan:
         q = self.quick
         return Plan(
@@ -98,5 +121,8 @@ class BenchSettings(BaseSettings):
             latency_warmup=(
                 self.latency_warmup if self.latency_warmup is not None else (1.0 if q else 5.0)
             ),
+            curve_rates=tuple(self.curve_rates or ((1_000.0, 5_000.0) if q else
+                                                   (1_000.0, 5_000.0, 10_000.0, 20_000.0))),
+            curve_seconds=self.curve_seconds or (2.0 if q else 15.0),
             scale_events=self.scale_events or (3_000 if q else 200_000),
         )

@@ -7,7 +7,8 @@ along the same direction, with half its theta (so a drift that persists at the s
 detected keeps the reverse statistic near zero). Its increments ``-z`` are again exact log-
 likelihood ratios, so a drift that persists at (or beyond) that fit is falsely cleared at most
 once per ``exp(clear_h)`` events; data back at the reference clears the flag after about
-``clear_h / KL(p0 || p_fit)`` events (`expected_clear_events`). A cleared flag restarts its bank from zero.
+``clear_h / KL(p0 || p_fit)`` events (`expected_clear_events`). A cleared flag restarts its
+bank from zero.
 
 With a reference noise allowance (`slack`, see `drift.sequential.bank`) the reverse test gives
 up the same allowance, and its tilt is at least ``MIN_CLEAR_FACTOR * slack / sd0(g)`` so that

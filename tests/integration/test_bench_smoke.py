@@ -41,6 +41,10 @@ def test_quick_bench_writes_every_key(bootstrap_servers, model_dir, tmp_path) ->
     for key in RESULT_KEYS:
         assert record[key] is not None, key
     assert set(record["latency_ms"]) == {"p50", "p95", "p99"}
+    curve = record["latency_curve"]
+    for guarantee in ("exactly-once", "at-least-once"):
+        assert [row["rate"] for row in curve[guarantee]] == [1000.0, 5000.0]
+        assert all(row["measured"] > 0 and row["p99"] >= row["p50"] for row in curve[guarantee])
     assert set(record["checks"]) == set(CHECKS)
     for check in record["checks"].values():
         assert isinstance(check["pass"], bool) and check["value"] is not None

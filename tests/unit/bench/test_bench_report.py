@@ -17,6 +17,15 @@ def full_record() -> dict:
         e2e_at_least_once_eps=40_000, e2e_exactly_once_eps=35_000, drift_off_eps=37_000,
         naive_eps=150.0, latency_ms={"p50": 20.0, "p95": 50.0, "p99": 120.0}, rss_mb=250.0,
         startup_s=2.5,
+        latency_curve={
+            "exactly-once": [{"rate": 1000.0, "sent_rate": 1000, "p50": 20.0, "p95": 40.0,
+                              "p99": 60.0},
+                             {"rate": 5000.0, "sent_rate": 4990, "p50": 30.0, "p95": 70.0,
+                              "p99": 90.0}],
+            "at-least-once": [{"rate": 5000.0, "sent_rate": 5000, "p50": 15.0, "p95": 40.0,
+                               "p99": 55.5}],
+            "saturation_eps": {"exactly-once": 35_000, "at-least-once": 40_000},
+        },
     )
     return record
 
@@ -32,6 +41,11 @@ def test_checks_pass_and_fail_on_their_targets() -> None:
     assert checks["latency_p99_ms"] == {"what": "latency p99 (ms)", "target": "< 100",
                                         "value": 120.0, "pass": False}
     assert checks["rss_mb"]["pass"] is True
+    assert checks["curve_p99_exactly_once_5k_ms"]["value"] == 90.0
+    assert checks["curve_p99_exactly_once_5k_ms"]["pass"] is True
+    assert checks["curve_p99_at_least_once_5k_ms"] == {
+        "what": "p99 at 5k ev/s at-least-once (ms)", "target": "< 50", "value": 55.5,
+        "pass": False}
 
 
 def test_checks_of_cases_not_run_are_not_applicable() -> None:
@@ -44,6 +58,8 @@ def test_the_table_and_the_json_hold_every_result(tmp_path) -> None:
     record["checks"] = evaluate(record)
     text = table(record)
     assert "35,000 ev/s" in text and "FAIL  latency p99" in text and "PASS  e2e / ceiling" in text
+    assert "exactly-once  saturation 35,000 ev/s" in text
+    assert "5,000 ev/s (sent  4,990)  p50   30.0  p95   70.0  p99   90.0" in text
     write(record, tmp_path / "out" / "latest.json")
     assert set(RESULT_KEYS) <= set(json.loads((tmp_path / "out" / "latest.json").read_text()))
 
@@ -58,5 +74,8 @@ def test_quick_plan_and_explicit_counts() -> None:
 
 def test_cases_are_checked_and_comma_separated() -> None:
     assert BenchSettings(cases=["e2e,naive"]).cases == ["e2e", "naive"]
+    assert BenchSettings(curve_rates="1000,5000").plan().curve_rates == (1000.0, 5000.0)
+    assert BenchSettings().plan().curve_rates == (1000.0, 5000.0, 10000.0, 20000.0)
+    assert "latency_curve" in DEFAULT_CASES
     with pytest.raises(ValueError, match="unknown case"):
         BenchSettings(cases=["e2e", "warp"])
