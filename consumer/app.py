@@ -17,7 +17,10 @@ and the producer flushed. (A crashed replica never left: its restart takes its p
 
 Replaced: another process started with the same --replica-id fences this one (consumer and
 producer). That is no failure: the open batch is not committed (its transaction was aborted by
-the fence), resources close as usual, `run()` returns and the process exits 0.
+the fence), resources close as usual, `run()` returns and the process exits 0. Unless the
+brokers were out of reach within a session timeout of the fencing: then the group expired our
+own session and librdkafka rejoined as a "newer" us (`consumer.edge.errors`), and the error
+stands (exit 1) so that any restart policy brings the replica back.
 
 Drift monitoring (`consumer.drift`, on unless --no-drift) is built from the settings: the group
 subscribes to the labels topic too, and the drift observer evaluates after batches and when idle.
@@ -58,6 +61,7 @@ from consumer.edge.clients import (
     build_producer,
     check_broker,
     leave_group,
+    session_timeout_s,
 )
 from consumer.edge.delivery import (
     HANG_GRACE,
@@ -82,6 +86,9 @@ from consumer.settings import ConsumerSettings
 from consumer.testing.faults import FaultInjector
 
 log = logging.getLogger(__name__)
+
+# after an outage, how much longer than the session timeout a fencing still counts as self-inflicted
+OUTAGE_MARGIN_S = 30.0
 
 
 class ScoringService:
@@ -187,6 +194,16 @@ class ScoringService:
             return False
         cause = replaced_by(exc)
         if cause is None:
+            return False
+        window = session_timeout_s(self.settings) + OUTAGE_MARGIN_S
+        if self.errors.outage_within(window):
+            log.error(
+                "fenced as replica %r within %.0f s of a broker outage (%s): the group expired "
+                "this member's session while the brokers were out of reach and librdkafka "
+                "rejoined under a new member id (librdkafka #3437), not a newer process; "
+                "failing so that the supervisor restarts it", self.settings.replica_id, window,
+                cause.str(),
+            )
             return False
         log.warning(
             "replaced: another process started as replica %r and fenced this one (%s); "

@@ -150,19 +150,29 @@ def admin_config(settings: ConsumerSettings) -> dict[str, Any]:
 
 
 DEFAULT_MAX_POLL_INTERVAL_MS = 300_000  # librdkafka's default
+DEFAULT_SESSION_TIMEOUT_MS = 45_000  # librdkafka's default
 
 
 def max_poll_interval(settings: ConsumerSettings) -> float:
     """Seconds librdkafka allows between two consume() calls (kafka_config may lower it)."""
-    value = settings.kafka_config.get("max.poll.interval.ms")
+    return _ms_setting(settings, "max.poll.interval.ms", DEFAULT_MAX_POLL_INTERVAL_MS)
+
+
+def session_timeout_s(settings: ConsumerSettings) -> float:
+    """Seconds the group keeps a silent member (kafka_config may change it)."""
+    return _ms_setting(settings, "session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS)
+
+
+def _ms_setting(settings: ConsumerSettings, key: str, default_ms: int) -> float:
+    value = settings.kafka_config.get(key)
     if value is None:
-        return DEFAULT_MAX_POLL_INTERVAL_MS / 1000
+        return default_ms / 1000
     text = value.get_secret_value()
     try:
         return int(text) / 1000
     except ValueError as exc:
         raise KafkaConfigError(
-            f"max.poll.interval.ms must be a whole number of milliseconds, got {text!r}"
+            f"{key} must be a whole number of milliseconds, got {text!r}"
         ) from exc
 
 

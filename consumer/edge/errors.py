@@ -6,11 +6,20 @@ Replaced: with a replica identity (`--replica-id`) a second process started with
 identity fences this one: the group answers FENCED_INSTANCE_ID (the consumer turns fatal) and
 the transaction coordinator fences the producer (`_FENCED`). `replaced_by` finds that fencing
 error behind a `FatalKafkaError`, so the service can stop cleanly instead of failing.
+
+Not every fencing is a replacement: when the brokers were unreachable for longer than the
+session timeout, the group expires our static member, and librdkafka rejoins under a new
+member id that the group then treats as a newer process with our identity (librdkafka issue
+#3437): this process fences itself. `ClientErrors.outage_since` tells the two apart: a fencing
+within a session timeout (plus a margin) of the last "all brokers down" / transport error is
+taken as self-inflicted, and the service fails (exit 1) so that its supervisor restarts it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from confluent_kafka import KafkaError, KafkaException
 
@@ -27,6 +36,8 @@ FENCING_CODES = frozenset(
 # A fatal consumer reports the generic _FATAL code; its text names the underlying error, as
 # librdkafka words it (taken from librdkafka itself, not copied).
 _FENCING_TEXTS = tuple(KafkaError(code).str() for code in sorted(FENCING_CODES))
+# The brokers are out of reach (not one request failing): what lets a group expire a session.
+OUTAGE_CODES = frozenset({KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT})
 
 
 def is_fencing(err: KafkaError) -> bool:
@@ -54,20 +65,31 @@ def replaced_by(exc: BaseException) -> KafkaError | None:
 
 
 class ClientErrors:
-    def __init__(self, metrics: ConsumerMetrics, *, logger: logging.Logger = log) -> None:
+    def __init__(
+        self, metrics: ConsumerMetrics, *, logger: logging.Logger = log,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.metrics = metrics
         self.fatal: KafkaError | None = None
         self.log = logger
+        self.clock = clock
+        self.last_outage: float | None = None  # clock time of the last OUTAGE_CODES error
         self._limited = RateLimitedLog(logger)
 
     def __call__(self, err: KafkaError) -> None:
         """The clients' `error_cb` (runs in a librdkafka thread)."""
         self.metrics.kafka_errors.inc()
+        if err.code() in OUTAGE_CODES:
+            self.last_outage = self.clock()
         if err.fatal():
             self.fatal = err
             self.log.error("fatal Kafka client error: %s", err)
         else:
             self._limited.log(logging.WARNING, err.name(), "Kafka client error: %s", err)
+
+    def outage_within(self, seconds: float) -> bool:
+        """Were the brokers out of reach in the last `seconds`?"""
+        return self.last_outage is not None and self.clock() - self.last_outage <= seconds
 
     def raise_if_fatal(self) -> None:
         if self.fatal is not None:

@@ -188,6 +188,31 @@ def test_other_fatal_errors_stay_failures_with_a_replica_id(
         service.run()
 
 
+def test_a_fence_soon_after_a_broker_outage_is_a_failure_to_restart(
+    monkeypatch: pytest.MonkeyPatch, tiny_model: StubModel, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The group expired our session during the outage and librdkafka rejoined as a "newer"
+    us (librdkafka #3437): exit 1, so that any restart policy brings the replica back."""
+    service = _service_failing_with(monkeypatch, tiny_model, FENCED_PRODUCER, replica_id="r1")
+    service.errors(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+    with pytest.raises(FatalKafkaError):
+        service.run()
+    assert not service.summary.replaced
+    assert any("broker outage" in r.getMessage() for r in caplog.records)
+
+
+def test_an_outage_longer_ago_than_the_session_timeout_does_not_excuse_a_fence() -> None:
+    now = [1000.0]
+    errors = ClientErrors(ConsumerMetrics(CollectorRegistry()), clock=lambda: now[0])
+    assert not errors.outage_within(75.0)
+    errors(KafkaError(KafkaError._TRANSPORT, "Broker transport failure"))
+    errors(KafkaError(KafkaError.REQUEST_TIMED_OUT, "one slow request"))  # not an outage
+    now[0] += 75.0
+    assert errors.outage_within(75.0)
+    now[0] += 0.1
+    assert not errors.outage_within(75.0)
+
+
 # -- a graceful stop leaves the group, a static member too ------------------------------------
 
 
