@@ -102,7 +102,9 @@ class ConsumerSettings(BaseSettings):
     )
     batch_size: int = Field(1000, ge=1, le=100_000, description="max events per micro-batch")
     batch_timeout: float = Field(
-        0.2, gt=0, le=30, description="max seconds to wait while filling a batch"
+        0.2, gt=0, le=30,
+        description="max seconds one poll waits for the first event when none is queued (a "
+        "batch never waits to fill)",
     )
     max_events: int | None = Field(
         None, ge=1, description="stop after N input events are consumed and committed"
