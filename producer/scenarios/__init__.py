@@ -10,7 +10,7 @@ baseline        nothing: held-out test rows, sampled with replacement
 data-drift      carat x1.30; 40 % of clarities redrawn from SI2 70 % / I1 30 %; labels unchanged
 gradual-drift   the data-drift shift, ramping linearly to full over `drift_ramp` events
 concept-drift   features unchanged; labels = price x1.60
-covariate-shift real rows resampled toward large stones (weight exp(carat)); labels true
+covariate-shift real rows drawn toward large stones (weight exp(carat)); labels true
   -cheap        ... toward small stones (weight exp(-2 carat)); labels true
   -rare         ... toward the rarest clarities I1 / IF (weight 10); labels true
 ==============  =============================================================================

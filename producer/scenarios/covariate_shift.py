@@ -1,12 +1,12 @@
-"""`covariate-shift` and its variants: real held-out rows, resampled toward another input mix.
+"""`covariate-shift` and its variants: real held-out rows, drawn toward another input mix.
 
 Unlike `data-drift` (which rescales carat and keeps the old price: a change of the price
 relationship in disguise), these scenarios only change *which* real rows are sent: from the
-onset on, each event is drawn from its chunk of sampled held-out rows with probability
-proportional to a weight ``w(row) ** strength``, features and price together. The price
-relationship still holds row by row, so every label is true; only the mix of inputs moves.
-Resampling within the chunk (1,024 rows) is sampling-importance-resampling: close to a draw
-from the tilted held-out distribution, from a pool of 1,024 rows.
+onset on, each event is drawn from the whole source (the held-out split) with probability
+proportional to ``w(row) ** strength``, features and price together, independently of the
+other events. The price relationship still holds row by row, so every label is true; only the
+mix of inputs moves. (Drawing from the sampled chunk of 1,024 rows instead would repeat its few
+heavy rows many times in a row: clustered events no population shift produces.)
 
 =======================  =====================================================================
 name                     weight of a row (strength 1)
@@ -41,19 +41,34 @@ class CovariateShift(Scenario):
         """Log-weight of each row at strength 1."""
         return EXPENSIVE_TILT * rows["carat"].to_numpy(dtype=np.float64)
 
+    def probabilities(self, source: pd.DataFrame, shift: float) -> np.ndarray:
+        """Probability of each source row at strength `shift` (cached: one source per stream)."""
+        key = (id(source), len(source), shift)
+        cached = getattr(self, "_cached", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        logw = shift * self.log_weights(source)
+        p = np.exp(logw - logw.max())
+        p /= p.sum()
+        self._cached = (key, p)
+        return p
+
+    def pick(
+        self, picked: np.ndarray, index: np.ndarray, source: pd.DataFrame,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        picked = picked.copy()
+        shifts = self.weight(index) * self.strength
+        for shift in np.unique(shifts[shifts > 0]):  # one strength after a step onset
+            at = np.flatnonzero(shifts == shift)
+            picked[at] = rng.choice(len(source), size=at.size,
+                                    p=self.probabilities(source, float(shift)))
+        return picked
+
     def apply(
         self, rows: pd.DataFrame, index: np.ndarray, rng: np.random.Generator
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        picked = np.arange(len(rows))
-        shifts = self.weight(index) * self.strength
-        base = self.log_weights(rows)
-        for shift in np.unique(shifts[shifts > 0]):  # one strength after a step onset
-            at = np.flatnonzero(shifts == shift)
-            logw = shift * base
-            p = np.exp(logw - logw.max())
-            picked[at] = rng.choice(len(rows), size=at.size, p=p / p.sum())
-        chosen = rows.iloc[picked].reset_index(drop=True)
-        return chosen[list(FEATURES)], chosen[TARGET].to_numpy(dtype=np.int64)
+        return rows[list(FEATURES)], rows[TARGET].to_numpy(dtype=np.int64)
 
 
 @register
