@@ -150,8 +150,9 @@ def run_performance_estimation(*, seed: int = 42, quick: bool = False) -> dict[s
              quiet_alarms(setup, SHORT_GAMMA, quiet_events // 10, seed + 1)]
     shifts = [r for r in rows if r["producer_scenario"] != "baseline"]
     return {
-        "settings": {"window": WINDOW, "windows": WINDOWS // 3 if quick else WINDOWS, "degraded": DEGRADED, "seed": seed,
-                     "quick": quick, "alarm_ratio": ref.alarm_ratio},
+        "settings": {"window": WINDOW, "windows": WINDOWS // 3 if quick else WINDOWS,
+                     "degraded": DEGRADED, "seed": seed, "quick": quick,
+                     "alarm_ratio": ref.alarm_ratio},
         "reference": {"mae": ref.mae, "rmse": ref.rmse, "mean_estimate": ref.mean_estimate,
                       "kappa": ref.kappa, "n": ref.n,
                       "held_out_windows_median_abs_pct": ref.windows.median_abs_pct},
