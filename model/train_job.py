@@ -20,7 +20,8 @@ from model.features import (
     NUMERIC_FEATURES,
     TARGET,
 )
-from model.loss import fit_loss_model
+from model.loss import K_FOLDS, fit_loss_model
+from model.loss import PARAMS as LOSS_PARAMS
 from model.settings import TrainSettings
 from model.training import train
 
@@ -71,6 +72,12 @@ def run_training(settings: TrainSettings) -> dict[str, Any]:
         "target_max": float(train_frame[TARGET].max()),
         "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED, "n_train": len(train_frame)},
         "reference_prediction_mean": float(np.mean(trained.test_predictions)),
+        # label-free performance estimation (loss_model.joblib, loss_reference.json)
+        "loss_model": {
+            **LOSS_PARAMS,
+            "folds": K_FOLDS,
+            "held_out_windows_median_abs_pct": round(estimation.windows.median_abs_pct, 2),
+        },
         "library_versions": {
             "python": platform.python_version(),
             **{name: version(name) for name in _VERSIONED},

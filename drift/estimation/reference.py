@@ -21,7 +21,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ class EstimationReference:
         return reference.with_constant(alarm_constant(reference))
 
     def with_constant(self, constant: tuple[str, float]) -> EstimationReference:
-        return EstimationReference(**{**self.__dict__, "constant": constant})
+        return replace(self, constant=constant)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -36,6 +36,7 @@ class CovariateShift(Scenario):
     """Toward large, expensive stones; subclasses change `log_weights` (see the module doc)."""
 
     name = "covariate-shift"
+    _cached: tuple[tuple[int, int, float], np.ndarray] | None = None
 
     def log_weights(self, rows: pd.DataFrame) -> np.ndarray:
         """Log-weight of each row at strength 1."""
@@ -44,9 +45,8 @@ class CovariateShift(Scenario):
     def probabilities(self, source: pd.DataFrame, shift: float) -> np.ndarray:
         """Probability of each source row at strength `shift` (cached: one source per stream)."""
         key = (id(source), len(source), shift)
-        cached = getattr(self, "_cached", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1]
         logw = shift * self.log_weights(source)
         p = np.exp(logw - logw.max())
         p /= p.sum()
