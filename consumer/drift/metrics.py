@@ -2,7 +2,7 @@
 
 Names are fixed: the Grafana dashboard and the alert rules query them. Labels are bounded:
 ``feature`` is one of the profile's input features (six), ``flag`` one of those, ``prediction``,
-``dataset`` or ``concept``, ``kind`` ``drift_started`` or ``drift_ended``; every series is
+``dataset``, ``concept`` or ``estimated_performance``, ``kind`` ``drift_started`` or ``drift_ended``; every series is
 created at start so dashboards and alerts see it before the first report.
 
 Each flag is a state (`drift.sequential`): ``..._drift_detected`` is 1 from the event that raised
