@@ -82,12 +82,12 @@ class DriftObserver:
         if not len(features):
             return
         self.feed.add(features, predictions)
-        if self.estimate is not None:
-            self.estimate.add(features, predictions)
         self.evaluator.metrics.events.inc(len(features))
         self.schedule.add_events(len(features))
         if self.labels is not None:
             self.labels.add_predictions(meta.event_ids, predictions)
+        if self.estimate is not None:  # last: a failing loss model costs only the estimate
+            self.estimate.add(features, predictions)
 
     def after_batch(self) -> None:
         if self.labels is not None:
