@@ -32,7 +32,7 @@ from model.data import load_diamonds, split
 from model.exceptions import ArtifactIntegrityError, ArtifactNotFoundError
 from model.features import FEATURES
 from model.settings import TrainSettings
-from model.train_job import run_training
+from model.train_job import MIN_ESTIMATION_ROWS, build_estimation, run_training
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -277,3 +277,14 @@ def test_a_loss_model_swapped_after_it_was_read_is_never_unpickled(
     artifact = load_artifact(copy)
     assert artifact.estimation is not None
     assert hasattr(artifact.estimation.loss_model, "predict")  # the bytes that were verified
+
+
+def test_too_few_held_out_rows_give_no_loss_model(caplog: pytest.LogCaptureFixture) -> None:
+    held = split(load_diamonds().sample(n=3000, random_state=42))[1]  # 600 rows
+    predictions = held["price"].to_numpy(dtype=float) * 1.1
+    residuals = held["price"].to_numpy(dtype=float) - predictions
+    few = MIN_ESTIMATION_ROWS - 1
+    assert build_estimation(held.head(few), predictions[:few], residuals[:few]) is None
+    assert "too few for a loss model" in caplog.text
+    enough = build_estimation(held, predictions, residuals)
+    assert enough is not None and enough.reference.n == 600
