@@ -2,8 +2,9 @@
 
 Names are fixed: the Grafana dashboard and the alert rules query them. Labels are bounded:
 ``feature`` is one of the profile's input features (six), ``flag`` one of those, ``prediction``,
-``dataset``, ``concept`` or ``estimated_performance``, ``kind`` ``drift_started`` or ``drift_ended``; every series is
-created at start so dashboards and alerts see it before the first report.
+``dataset``, ``concept`` or ``estimated_performance``, ``kind`` ``drift_started`` or
+``drift_ended``; every series is created at start so dashboards and alerts see it before the
+first report.
 
 Each flag is a state (`drift.sequential`): ``..._drift_detected`` is 1 from the event that raised
 the flag to the event that cleared it. ``..._statistic`` is the sequential statistic (nats) and
