@@ -65,3 +65,11 @@ def test_table_and_merge(tmp_path: Path) -> None:
 def test_the_case_is_selectable_and_pure() -> None:
     assert "performance_estimation" in ALL_CASES and "performance_estimation" in DEFAULT_CASES
     assert "performance_estimation" in PURE_CASES
+
+
+def test_quiet_runs_last_about_the_calibrated_ert() -> None:
+    from bench.performance_estimation import quiet_alarms
+
+    result = quiet_alarms(synthetic_setup(), 1e4, 1_000_000, seed=3)
+    assert result["events"] == 1_000_000 and result["alarms"] > 10
+    assert 1e4 / 3 < result["mean_run"] < 1e4 * 5  # the extrapolation errs long, if anything
