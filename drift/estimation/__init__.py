@@ -11,6 +11,10 @@ Usage::
     estimator.update(frame)              # features + "prediction": the alarm's transitions
     estimator.evaluate()                 # estimated MAE / RMSE since the last call, ratios,
                                          # band, flag state and transitions
+
+Errors are the drift package's: `ProfileError` (a reference that cannot be built or read, an
+alarm ratio its bins cannot express), `MissingColumnError` (a frame without ``prediction``),
+`ValueError` for bad gammas.
 """
 
 from drift.estimation.alarm import FLAG, alarm_flag, base_tilt, break_even
