@@ -52,10 +52,12 @@ def test_a_shift_toward_heavy_stones_is_estimated_and_alarms() -> None:
 
 def test_table_and_merge(tmp_path: Path) -> None:
     row = {"scenario": "s", "realized_mae_ratio": 1.5, "median_abs_pct_mae": 2.25,
-           "median_signed_pct_mae": -1.0, "median_abs_pct_rmse": 4.0, "band_coverage": 0.9,
+           "median_signed_pct_mae": -1.0, "mean_abs_pct_mae": 3.0, "median_abs_pct_rmse": 4.0,
+           "band_coverage": 0.9,
            "alarm_event": 1234, "alarm_right": True}
     text = table({"rows": [row], "quiet": [{"gamma": 3e9, "alarms": 0, "events": 10}]})
-    assert text.splitlines()[2] == "| s | 1.50 | 2.2 % (-1.0 %) | 4.0 % | 90% | 1,234 | yes |"
+    assert text.splitlines()[2] == (
+        "| s | 1.50 | 2.2 % (-1.0 %) | 3.0 % | 4.0 % | 90% | 1,234 | yes |")
     path = tmp_path / "latest.json"
     path.write_text(json.dumps({"e2e_eps": 1.0, "performance_estimation": {"old": True}}))
     assert merge_into(path, {"rows": []}) == {"e2e_eps": 1.0,
