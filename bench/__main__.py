@@ -6,6 +6,7 @@ case or the broker failed, 2 on invalid settings.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -15,11 +16,20 @@ from pydantic_settings import CliApp, SettingsError
 from bench.exceptions import BenchError
 from bench.report import table, write
 from bench.runner import run_bench
-from bench.settings import BenchSettings
+from bench.settings import PURE_CASES, BenchSettings
 from common.logs import configure_logging
 from infra.kafka import BrokerError
 
 log = logging.getLogger("bench")
+
+
+def run_pure(case: str, settings: BenchSettings) -> None:
+    """One pure case (`bench.<case>`: `run_<case>`, `merge_into`, `table`), merged into the
+    record at `settings.output`; prints its table."""
+    module = importlib.import_module(f"bench.{case}")
+    result = getattr(module, f"run_{case}")(seed=settings.seed, quick=settings.quick)
+    write(module.merge_into(settings.output, result), settings.output)
+    print(module.table(result))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,13 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, SettingsError) as exc:
         print(f"error: invalid settings: {exc}", file=sys.stderr)
         return 2
-    if set(settings.cases) == {"drift_delays"}:  # no broker: merged into the existing record
-        from bench.drift_delays import merge_into, run_drift_delays
-        from bench.drift_delays import table as delay_table
-
-        result = run_drift_delays(seed=settings.seed, quick=settings.quick)
-        write(merge_into(settings.output, result), settings.output)
-        print(delay_table(result))
+    if set(settings.cases) <= set(PURE_CASES):  # no broker: merged into the existing record
+        for case in settings.cases:
+            run_pure(case, settings)
         print(f"\nwritten to {settings.output}")
         return 0
     try:
@@ -51,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.drift_delays import table as delay_table
 
         print("\n" + delay_table(record["drift_delays"]))
+    if record.get("performance_estimation"):
+        from bench.performance_estimation import table as estimation_table
+
+        print("\n" + estimation_table(record["performance_estimation"]))
     print(f"\nwritten to {settings.output}")
     return 0
 

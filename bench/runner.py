@@ -300,5 +300,11 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
         from bench.drift_delays import run_drift_delays
 
         record["drift_delays"] = run_drift_delays(seed=settings.seed, quick=settings.quick)
+    if "performance_estimation" in cases:  # pure statistics, no broker
+        from bench.performance_estimation import run_performance_estimation
+
+        record["performance_estimation"] = run_performance_estimation(
+            seed=settings.seed, quick=settings.quick
+        )
     record["total_seconds"] = round(time.monotonic() - started, 1)
     return record

@@ -28,8 +28,9 @@ from model.artifact import DEFAULT_ARTIFACT_DIR
 
 ALL_CASES: tuple[str, ...] = (
     "ceiling", "e2e", "guarantees", "drift_off", "naive", "process", "latency",
-    "latency_curve", "scale", "drift_delays",
+    "latency_curve", "scale", "drift_delays", "performance_estimation",
 )
+PURE_CASES: tuple[str, ...] = ("drift_delays", "performance_estimation")  # no broker
 DEFAULT_CASES: tuple[str, ...] = tuple(c for c in ALL_CASES if c != "scale")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

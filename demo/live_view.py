@@ -104,6 +104,12 @@ def render_lines(state: ViewState) -> list[str]:
         f"Concept     MAE ratio {_num(s.concept_mae_ratio, '.2f')} (labels since the last "
         f"report)  {_flag(s.concept_detected)}   labels matched {_num(s.labels_matched)}",
     ]
+    if s.estimated is not None:
+        lines.append(
+            f"Estimated   MAE {_num(s.estimated_mae)} = ratio "
+            f"{_num(s.estimated_mae_ratio, '.2f')} (no labels needed)  "
+            f"{_flag(s.estimated.detected)}"
+        )
     return lines
 
 
@@ -121,9 +127,14 @@ def compact_line(state: ViewState) -> str:
         flagged.append("dataset")
     if s.concept_detected:
         flagged.append("concept")
+    estimated = ""
+    if s.estimated is not None:
+        estimated = f"est. MAE ratio {_num(s.estimated_mae_ratio, '.2f')}, "
+        if s.estimated.detected:
+            flagged.append("estimated_performance")
     return (f"{head}: in {_num(s.rate_in)} ev/s, out {_num(s.rate_out)} ev/s, "
             f"p95 {_ms(s.latency.get(0.95))}, lag {_num(s.lag)}, DLQ {_num(s.dlq)}, "
-            f"MAE ratio {_num(s.concept_mae_ratio, '.2f')}, "
+            f"MAE ratio {_num(s.concept_mae_ratio, '.2f')}, {estimated}"
             f"flagged: {', '.join(flagged) or 'none'}")
 
 

@@ -82,6 +82,9 @@ class ConsumerStatus:
     concept_detected: bool = False
     concept: FeatureStatus | None = None
     labels_matched: float | None = None
+    estimated_mae: float | None = None  # label-free (the loss model), since the last report
+    estimated_mae_ratio: float | None = None
+    estimated: FeatureStatus | None = None  # None: the model has no loss model
     drift_events: float | None = None
     last_evaluation: float | None = None
 
@@ -130,6 +133,9 @@ def consumer_status(previous: Scrape | None, current: Scrape) -> ConsumerStatus:
         concept_detected=(c.value("diamond_concept_drift_detected") or 0) >= 1,
         concept=_flag_status(c, "diamond_concept_drift"),
         labels_matched=c.total("diamond_labels_matched_total"),
+        estimated_mae=_finite(c.value("diamond_estimated_mae")),
+        estimated_mae_ratio=_finite(c.value("diamond_estimated_mae_ratio")),
+        estimated=_flag_status(c, "diamond_estimated_drift"),
         drift_events=c.total("diamond_drift_events_total"),
         last_evaluation=c.value("diamond_drift_last_evaluation_timestamp_seconds"),
     )

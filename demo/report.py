@@ -168,6 +168,12 @@ def render_html(png: Path, path: Path, *, summary: dict[str, Any],
         f"<tr><td>{_cell(name)}</td><td>{_cell(_flags(v['raised']))}</td>"
         f"<td>{_cell(_flags(v['cleared']))}</td><td>{_cell(', '.join(v['false_flags']))}</td>"
         "</tr>" for name, v in summary.get("phase_flags", {}).items())
+    mae_rows = "".join(
+        f"<tr><td>{_cell(name)}</td><td>{_cell(v['estimated_mae'])}</td>"
+        f"<td>{_cell(v['realized_mae'])}</td><td>{_cell(v['estimated_mae_ratio'])}</td>"
+        f"<td>{_cell(v['realized_mae_ratio'])}</td><td>{_cell(v['labels_joined'])}</td></tr>"
+        for name, v in summary.get("estimated_vs_realized_mae", {}).items()
+    ) or "<tr><td colspan=6>no estimate (the model has no loss model)</td></tr>"
     false = summary.get("false_flags", {})
     phases = "".join(
         f"<li>{_cell(p['name'])}: {_cell(p['events'])} events, {_cell(p['labels'])} labels</li>"
@@ -196,6 +202,9 @@ flags still raised at the end: {_cell(', '.join(summary.get('flags_up_at_end', [
 <h2>Flags raised and cleared per phase (seconds after its onset)</h2>
 <table><tr><th>phase</th><th>raised</th><th>cleared</th><th>false flags</th></tr>
 {per_phase}</table>
+<h2>Estimated (no labels) vs realized MAE per phase</h2>
+<table><tr><th>phase</th><th>estimated MAE</th><th>realized MAE</th><th>estimated ratio</th>
+<th>realized ratio</th><th>labels joined</th></tr>{mae_rows}</table>
 <h2>Every flag change</h2>
 <table><tr><th>flag</th><th>change</th><th>phase</th><th>seconds since start</th>
 <th>seconds after onset</th></tr>{change_rows}</table>

@@ -47,7 +47,7 @@ PHASES = (
               "held-out test rows as they are: nothing should be flagged"),
     PhasePlan("data-drift", "data-drift", False,
               "carat x1.30, 40% of clarities redrawn from SI2/I1",
-              ("carat", "clarity", "dataset", "prediction")),
+              ("carat", "clarity", "dataset", "prediction", "estimated_performance")),
     PhasePlan("concept-drift", "concept-drift", True,
               "same stones as baseline, true prices x1.60: the data flags clear",
               ("concept",)),

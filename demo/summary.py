@@ -12,6 +12,11 @@ phases); any other flag raised in it is a false flag. Each drift kind (`KINDS`) 
 its first ``drift_started`` inside the phase that causes it, reported in seconds after the
 onset, in events the consumer had seen since the onset and in labels joined since the onset
 (what concept drift is judged on).
+
+Per phase, `phase_mae` sets the label-free estimated MAE (the reports' ``estimated``, weighted
+by the events each covers) beside the realized MAE of the labels joined in it (the reports'
+``concept`` MAE ratio times the held-out MAE, weighted by the labels each joined). Labels
+arrive `label_delay` late, so a phase's first reports still join labels of the previous one.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ Record = dict[str, Any]
 Transition = dict[str, Any]
 NOT_FLAGGED = "not flagged"
 STARTED, ENDED = "drift_started", "drift_ended"
-NON_FEATURE_FLAGS = ("prediction", "dataset", "concept")
+ESTIMATED = "estimated_performance"
+NON_FEATURE_FLAGS = ("prediction", "dataset", "concept", ESTIMATED)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ KINDS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "dataset_drift": ("data-drift", lambda flag: flag == "dataset"),
     "prediction_drift": ("data-drift", lambda flag: flag == "prediction"),
     "concept_drift": ("concept-drift", lambda flag: flag == "concept"),
+    "estimated_performance": ("data-drift", lambda flag: flag == ESTIMATED),
 }
 
 
@@ -70,6 +77,9 @@ def all_flags(record: Record) -> dict[str, bool]:
         flags[part] = bool((data.get(part) or {}).get("drift_detected"))
     flags["concept"] = bool(((record.get("concept") or {}).get("flag") or {})
                             .get("drift_detected"))
+    estimated = record.get("estimated")
+    if estimated is not None:  # null: the model has no loss model
+        flags[ESTIMATED] = bool((estimated.get("flag") or {}).get("drift_detected"))
     return flags
 
 
@@ -215,6 +225,52 @@ def flag_changes(records: Sequence[Record], phases: Sequence[PhaseRun],
     return out
 
 
+def _ratio_mean(pairs: Sequence[tuple[Any, float]]) -> float | None:
+    """Weighted mean of (value, weight) pairs with a positive weight and a finite value."""
+    kept = [(v, w) for v, w in pairs if w > 0 and isinstance(v, int | float) and v == v]
+    total = sum(w for _, w in kept)
+    return None if not total else sum(v * w for v, w in kept) / total
+
+
+def phase_mae(records: Sequence[Record], phases: Sequence[PhaseRun]) -> dict[str, Any]:
+    """Per phase: the estimated MAE (no labels) and the realized MAE (labels joined), both
+    also as ratios to the held-out MAE; None where a phase had no estimate or no label."""
+    out: dict[str, Any] = {}
+    matched: dict[Any, int] = {}
+    reference: float | None = None
+    timed = []
+    for record in sort_records(records):
+        instance = record.get("instance")
+        now = _matched(record)
+        joined, matched[instance] = max(now - matched.get(instance, 0), 0), now
+        estimated = record.get("estimated") or {}
+        mae, ratio = estimated.get("mae"), estimated.get("mae_ratio")
+        if isinstance(mae, int | float) and isinstance(ratio, int | float) and ratio > 0:
+            reference = mae / ratio  # the held-out MAE both ratios are over
+        timed.append((int(record["evaluated_at"]), estimated, joined,
+                      (record.get("concept") or {}).get("mae_ratio")))
+    for phase in phases:
+        window = phase_window(phases, phase.name)
+        if window is None or phase.onset_ms is None:
+            continue
+        _, end = window
+        inside = [t for t in timed if phase.onset_ms <= t[0] < end]
+        estimated_ratio = _ratio_mean([(e.get("mae_ratio"), e.get("n_events") or 0)
+                                       for _, e, _, _ in inside])
+        realized_ratio = _ratio_mean([(r, j) for _, _, j, r in inside])
+
+        def scaled(ratio: float | None) -> float | None:
+            return None if ratio is None or reference is None else round(ratio * reference, 1)
+
+        out[phase.name] = {
+            "estimated_mae": scaled(estimated_ratio), "realized_mae": scaled(realized_ratio),
+            "estimated_mae_ratio": None if estimated_ratio is None else round(estimated_ratio, 3),
+            "realized_mae_ratio": None if realized_ratio is None else round(realized_ratio, 3),
+            "labels_joined": sum(j for _, _, j, _ in inside),
+        }
+    return out
+
+
 def build_summary(*, records: Sequence[Record], phases: Sequence[PhaseRun],
                   **facts: Any) -> dict[str, Any]:
     """The summary document: the given facts plus the drift timings computed here."""
@@ -226,6 +282,7 @@ def build_summary(*, records: Sequence[Record], phases: Sequence[PhaseRun],
         "first_flagged": first_flags(records, phases),
         "feature_first_flagged": feature_first_flags(records, phases),
         "phase_flags": phase_flags(records, phases),
+        "estimated_vs_realized_mae": phase_mae(records, phases),
         "false_flags": false_flags(records, phases),
         "flags_up_at_end": flags_up_at_end(records),
     }

@@ -24,6 +24,9 @@ Prometheus. Usage::
     concept.evaluate().drift_detected
     monitor.reset(); concept.reset()             # the model or the profile changed
 
+    estimator = PerformanceEstimator(reference, loss_model)  # drift.estimation: no labels
+    estimator.update(frame_with_prediction); estimator.evaluate().mae_ratio
+
 Every event goes through CUSUM banks (`drift.sequential`) with an expected run time without
 drift (ERT) of `gamma` events per flag; a flag is raised at the event that completed the
 crossing block of 16 events (the same whatever the batches) and cleared when
@@ -41,6 +44,7 @@ Bad parameters raise `ValueError` naming the valid range.
 
 from drift.adwin import ADWIN
 from drift.base import DriftDetector
+from drift.estimation import EstimatedPerformance, EstimationReference, PerformanceEstimator
 from drift.exceptions import DriftError, MissingColumnError, ProfileError
 from drift.page_hinkley import PageHinkley
 from drift.profile import ReferenceProfile
@@ -58,9 +62,12 @@ __all__ = [
     "ConceptState",
     "DriftDetector",
     "DriftError",
+    "EstimatedPerformance",
+    "EstimationReference",
     "FlagState",
     "MissingColumnError",
     "PageHinkley",
+    "PerformanceEstimator",
     "ProfileError",
     "ReferenceProfile",
     "SequentialConcept",

@@ -3,13 +3,21 @@
     artifacts/model/
     ├── model.joblib             the fitted scikit-learn pipeline
     ├── metadata.json            version, type, sha256 of model.joblib, metrics, features, versions
-    └── reference_profile.json   drift.ReferenceProfile built at training time
+    ├── reference_profile.json   drift.ReferenceProfile built at training time
+    ├── loss_model.joblib        model.loss.LossModel: label-free performance estimation
+    └── loss_reference.json      drift.EstimationReference: what the estimate compares with
 
 Loading reads model.joblib's bytes *once*, hashes them and unpickles those same bytes from
 memory (no second open that a swapped file could slip into). The sha256 must match the
 metadata's and, when given (`expected_sha256`, the consumer's --model-sha256), a hash pinned
 from outside the artifact directory: whoever can replace the pickle can rewrite metadata.json
 beside it, not the pin. Unpickling runs code, so a mismatch is refused, never loaded.
+
+The loss model is verified the same way against ``loss_model_sha256`` in the metadata (read
+once, hashed, unpickled from memory; a mismatch is refused). The pin covers model.joblib only:
+whoever can rewrite metadata.json can swap the loss model too (see the README's security
+notes). Artifacts written before it existed load without it: `estimation` is None, estimation
+is off, and it is logged.
 
 `target_max` (the training data's largest price) bounds the labels the consumer accepts.
 Artifacts written before it was recorded load too: `ModelArtifact.target_max` then falls back
@@ -31,7 +39,7 @@ from typing import Any
 import joblib
 from sklearn.pipeline import Pipeline
 
-from drift import ReferenceProfile
+from drift import EstimationReference, ReferenceProfile
 from model.exceptions import ArtifactIntegrityError, ArtifactNotFoundError
 
 log = logging.getLogger(__name__)
@@ -40,6 +48,17 @@ DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "mode
 PIPELINE_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 PROFILE_FILE = "reference_profile.json"
+LOSS_MODEL_FILE = "loss_model.joblib"
+LOSS_REFERENCE_FILE = "loss_reference.json"
+LOSS_SHA_KEY = "loss_model_sha256"
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """The loss model and its reference (`drift.PerformanceEstimator`'s two arguments)."""
+
+    loss_model: Any  # model.loss.LossModel: unpickled, so typed loosely
+    reference: EstimationReference
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,7 @@ class ModelArtifact:
     pipeline: Pipeline
     metadata: dict[str, Any]
     profile: ReferenceProfile
+    estimation: Estimation | None = None
 
     @property
     def version(self) -> str:
@@ -82,22 +102,41 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def dump_verified(obj: Any, path: Path) -> str:
+    """Pickle `obj` to `path` (written, then renamed over it); returns its sha256."""
+    tmp = path.with_suffix(".joblib.tmp")
+    joblib.dump(obj, tmp)
+    os.replace(tmp, path)
+    return file_sha256(path)
+
+
+def load_verified(path: Path, expected: str, what: str) -> Any:
+    """Unpickle `path` if its sha256 is `expected`: the bytes hashed are the bytes unpickled."""
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ArtifactIntegrityError(
+            f"{path} has sha256 {actual}, but {METADATA_FILE} expects {expected}: refusing to "
+            f"unpickle {what} that was changed after training"
+        )
+    return joblib.load(io.BytesIO(data))  # noqa: S301 - the verified bytes, from memory
+
+
 def save_artifact(
-    directory: Path, pipeline: Pipeline, metadata: dict[str, Any], profile: ReferenceProfile
+    directory: Path, pipeline: Pipeline, metadata: dict[str, Any], profile: ReferenceProfile,
+    *, estimation: Estimation | None = None,
 ) -> dict[str, Any]:
-    """Write the three files; returns the metadata as written (with sha256 and version)."""
+    """Write the files; returns the metadata as written (with sha256 and version)."""
     directory.mkdir(parents=True, exist_ok=True)
-    pipeline_path = directory / PIPELINE_FILE
-    # Write then rename, so a reader never sees half a file.
-    tmp = pipeline_path.with_suffix(".joblib.tmp")
-    joblib.dump(pipeline, tmp)
-    os.replace(tmp, pipeline_path)
-    sha = file_sha256(pipeline_path)
+    sha = dump_verified(pipeline, directory / PIPELINE_FILE)
     written = {
         **metadata,
         "sha256": sha,
         "model_version": f"{metadata['model_type']}-{sha[:12]}",
     }
+    if estimation is not None:
+        written[LOSS_SHA_KEY] = dump_verified(estimation.loss_model, directory / LOSS_MODEL_FILE)
+        estimation.reference.save(directory / LOSS_REFERENCE_FILE)
     profile.save(directory / PROFILE_FILE)
     (directory / METADATA_FILE).write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")
     return written
@@ -140,5 +179,24 @@ def load_artifact(
         )
     pipeline = joblib.load(io.BytesIO(data))  # noqa: S301 - the verified bytes, from memory
     profile = ReferenceProfile.load(profile_path)
+    estimation = load_estimation(directory, metadata)
     log.info("loaded model %s (%s)", metadata["model_version"], metadata["model_type"])
-    return ModelArtifact(pipeline=pipeline, metadata=metadata, profile=profile)
+    return ModelArtifact(
+        pipeline=pipeline, metadata=metadata, profile=profile, estimation=estimation
+    )
+
+
+def load_estimation(directory: Path, metadata: dict[str, Any]) -> Estimation | None:
+    """The verified loss model and its reference; None (logged) for an older artifact."""
+    expected = metadata.get(LOSS_SHA_KEY)
+    if expected is None:
+        log.info("artifact %s has no loss model: performance estimation is off", directory)
+        return None
+    if not isinstance(expected, str):
+        raise ArtifactIntegrityError(f"{LOSS_SHA_KEY} in {METADATA_FILE} is not a string")
+    paths = (directory / LOSS_MODEL_FILE, directory / LOSS_REFERENCE_FILE)
+    for path in paths:
+        if not path.is_file():
+            raise ArtifactNotFoundError(f"{path} is missing but {METADATA_FILE} lists it")
+    loss_model = load_verified(paths[0], expected, "a loss model")
+    return Estimation(loss_model, EstimationReference.load(paths[1]))

@@ -105,7 +105,8 @@ class EventGenerator:
         self.seed = seed
         self.run_id = run_id
         self.chunk_size = chunk_size
-        self._columns = {c: source[c].to_numpy() for c in (*FEATURES, TARGET)}
+        self._source = source[[*FEATURES, TARGET]].reset_index(drop=True)
+        self._columns = {c: self._source[c].to_numpy() for c in (*FEATURES, TARGET)}
         self._n_source = len(source)
         sample_seq, scenario_seq = np.random.SeedSequence(seed).spawn(2)
         self._sample_rng = np.random.default_rng(sample_seq)
@@ -187,8 +188,9 @@ class EventGenerator:
     def _next_chunk(self) -> None:
         start = self._chunk_start + len(self._chunk_prices)
         picked = self._sample_rng.integers(0, self._n_source, size=self.chunk_size)
-        rows = pd.DataFrame({c: values[picked] for c, values in self._columns.items()})
         index = np.arange(start, start + self.chunk_size, dtype=np.int64)
+        picked = self.scenario.pick(picked, index, self._source, self._scenario_rng)
+        rows = pd.DataFrame({c: values[picked] for c, values in self._columns.items()})
         features, prices = self.scenario.apply(rows, index, self._scenario_rng)
         if len(features) != self.chunk_size or len(prices) != self.chunk_size:
             raise ValueError(f"scenario {self.scenario!r} changed the number of rows")

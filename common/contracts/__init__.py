@@ -40,6 +40,7 @@ from common.contracts.dead_letters import (
 from common.contracts.drift_reports import (
     CONCEPT_FIELDS,
     DATA_FIELDS,
+    ESTIMATED_FIELDS,
     FLAG_FIELDS,
     LABEL_OUTCOMES,
     REPORT_FIELDS,
@@ -91,6 +92,7 @@ __all__ = [
     "DRIFT_REPORTS_TOPIC",
     "ERROR_HEADER",
     "EVENTS_TOPIC",
+    "ESTIMATED_FIELDS",
     "EVENT_FIELDS",
     "FAILED_AT_HEADER",
     "FLAG_FIELDS",

@@ -10,7 +10,8 @@ after the committed batch in which a flag was raised or cleared::
      "data": {...},                            the data flags: DATA_FIELDS
      "concept": {...} | null,                  the concept flag: CONCEPT_FIELDS; null: off
      "transitions": [{...}, ...],              flags changed since the previous report, in order
-     "labels": {"received": 0, "matched": 0, "unmatched": 0, "late": 0, "invalid": 0}}
+     "labels": {"received": 0, "matched": 0, "unmatched": 0, "late": 0, "invalid": 0},
+     "estimated": {...} | null}               estimated performance: ESTIMATED_FIELDS; null: off
 
 ``data`` holds the data flags: ``features`` maps each input feature to a flag state
 (the flag fields), ``prediction`` is one (or null: no prediction reference), ``dataset`` is one
@@ -26,6 +27,14 @@ A transition: ``flag`` (a feature, ``prediction``, ``dataset`` or ``concept``), 
 (``drift_started`` / ``drift_ended``), ``statistic`` (nats), ``detector``, ``event`` (index
 since start or reset; labels for ``concept``) and ``time`` (epoch ms at which its batch went
 through the detectors, just after its commit).
+
+``estimated`` (added last, so the fields before it keep their bytes) is the label-free
+performance estimate over the events since the previous report: ``n_events``, ``gamma``,
+``mae`` and ``rmse`` (estimated from the inputs by the loss model, before any label),
+``mae_ratio`` and ``rmse_ratio`` (over the held-out values), ``mae_low`` / ``mae_high`` (a 95 %
+band for the realized MAE, label noise only) and ``flag``, the ``estimated_performance`` flag
+state (raised when the estimated MAE is materially above the reference, about 1.2x). It is
+null when the model artifact has no loss model (older artifacts).
 
 ``labels`` counts every label by outcome. Statistics that cannot be computed are null,
 never NaN.
@@ -45,7 +54,7 @@ import orjson
 
 REPORT_FIELDS: tuple[str, ...] = (
     "evaluated_at", "model_version", "group_id", "instance", "n_seen", "data", "concept",
-    "transitions", "labels",
+    "transitions", "labels", "estimated",
 )
 DATA_FIELDS: tuple[str, ...] = ("n_seen", "gamma", "features", "prediction", "dataset")
 FLAG_FIELDS: tuple[str, ...] = (
@@ -53,6 +62,9 @@ FLAG_FIELDS: tuple[str, ...] = (
     "expected_clear_events",
 )
 CONCEPT_FIELDS: tuple[str, ...] = ("n_labels", "gamma", "mae_ratio", "flag")
+ESTIMATED_FIELDS: tuple[str, ...] = (
+    "n_events", "gamma", "mae", "rmse", "mae_ratio", "rmse_ratio", "mae_low", "mae_high", "flag",
+)
 TRANSITION_FIELDS: tuple[str, ...] = ("flag", "kind", "statistic", "detector", "event", "time")
 TRANSITION_KINDS: tuple[str, ...] = ("drift_started", "drift_ended")
 LABEL_OUTCOMES: tuple[str, ...] = ("received", "matched", "unmatched", "late", "invalid")
@@ -69,9 +81,11 @@ def drift_report_record(
     concept: Mapping[str, Any] | None,
     transitions: Sequence[Mapping[str, Any]],
     labels: Mapping[str, int],
+    estimated: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The record of one report. `data` and `concept` keep only their contract fields (the
-    record carries all transitions, timed, at its top); `labels` lacking an outcome count 0."""
+    """The record of one report. `data`, `concept` and `estimated` keep only their contract
+    fields (the record carries all transitions, timed, at its top); `labels` lacking an outcome
+    count 0."""
     return {
         "evaluated_at": evaluated_at_ms,
         "model_version": model_version,
@@ -82,6 +96,7 @@ def drift_report_record(
         "concept": None if concept is None else {k: concept[k] for k in CONCEPT_FIELDS},
         "transitions": [{k: t[k] for k in TRANSITION_FIELDS} for t in transitions],
         "labels": {k: int(labels.get(k, 0)) for k in LABEL_OUTCOMES},
+        "estimated": None if estimated is None else {k: estimated[k] for k in ESTIMATED_FIELDS},
     }
 
 

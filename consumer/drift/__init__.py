@@ -5,6 +5,7 @@ Prometheus gauges and drift-report records.
 ::
 
     committed batch --> DriftObserver.on_batch --> DataFeed --> SequentialMonitor.update
+                                               ├-> EstimateFeed --> PerformanceEstimator.update
                                                └-> LabelFeed.add_predictions --> LabelJoin cache
     labels topic ----> LabelFeed.on_labels --> LabelJoin --matched--> ConceptFeed
                                                                  --> SequentialConcept.update
@@ -23,9 +24,14 @@ metrics.py (the series), reports.py (the report record and its producer), build.
 settings).
 """
 
-from consumer.drift.build import build_detectors, build_drift_observer, check_copartitioned
+from consumer.drift.build import (
+    build_detectors,
+    build_drift_observer,
+    build_estimator,
+    check_copartitioned,
+)
 from consumer.drift.evaluator import Evaluator, ReportSource
-from consumer.drift.feed import ConceptFeed, DataFeed, TransitionTimes
+from consumer.drift.feed import ConceptFeed, DataFeed, EstimateFeed, TransitionTimes
 from consumer.drift.join import LabelCounts, LabelJoin
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.labels import (
@@ -45,6 +51,7 @@ __all__ = [
     "DataFeed",
     "DriftMetrics",
     "DriftObserver",
+    "EstimateFeed",
     "EvaluationSchedule",
     "Evaluator",
     "InvalidLabel",
@@ -58,6 +65,7 @@ __all__ = [
     "TransitionTimes",
     "build_detectors",
     "build_drift_observer",
+    "build_estimator",
     "check_copartitioned",
     "decode_label",
     "decode_labels",

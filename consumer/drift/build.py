@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from common.kafka import client_config
 from consumer.drift.evaluator import Evaluator, ReportSource
-from consumer.drift.feed import ConceptFeed, DataFeed
+from consumer.drift.feed import ConceptFeed, DataFeed, EstimateFeed
 from consumer.drift.join import LabelJoin
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.labels import max_label_price
@@ -20,7 +20,13 @@ from consumer.drift.reports import ReportPublisher
 from consumer.drift.schedule import EvaluationSchedule
 from consumer.edge.clients import instance_id, kafka_log
 from consumer.settings import ConsumerSettings
-from drift import ProfileError, ReferenceProfile, SequentialConcept, SequentialMonitor
+from drift import (
+    PerformanceEstimator,
+    ProfileError,
+    ReferenceProfile,
+    SequentialConcept,
+    SequentialMonitor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,24 @@ def build_detectors(
         return monitor, None
 
 
+def build_estimator(settings: ConsumerSettings, model: Any) -> PerformanceEstimator | None:
+    """The label-free estimator of the model's loss model, or None (an artifact without one,
+    or a reference it cannot use: logged)."""
+    estimation = getattr(model, "estimation", None)
+    if estimation is None:
+        log.info("model %s has no loss model: performance estimation is off",
+                 getattr(model, "version", "?"))
+        return None
+    try:
+        return PerformanceEstimator(
+            estimation.reference, estimation.loss_model, gamma=settings.drift_gamma,
+            clear_gamma=settings.drift_clear_gamma,
+        )
+    except ProfileError as exc:
+        log.warning("performance estimation is off: %s", exc)
+        return None
+
+
 def build_drift_observer(
     settings: ConsumerSettings, model: Any, registry: CollectorRegistry
 ) -> DriftObserver | None:
@@ -71,6 +95,10 @@ def build_drift_observer(
     monitor, concept = build_detectors(settings, profile, concept=with_labels)
     metrics = DriftMetrics(registry, profile.features)
     data_feed = DataFeed(monitor, on_transition=metrics.count_transition)
+    estimator = build_estimator(settings, model)
+    estimate_feed = None if estimator is None else EstimateFeed(
+        estimator, on_transition=metrics.count_transition
+    )
     concept_feed = join = None
     if with_labels:
         join = LabelJoin(
@@ -110,10 +138,12 @@ def build_drift_observer(
         instance=instance,
     )
     evaluator = Evaluator(
-        data_feed, metrics, concept=concept_feed, publisher=publisher, source=source
+        data_feed, metrics, concept=concept_feed, estimate=estimate_feed, publisher=publisher,
+        source=source,
     )
     return DriftObserver(
         data_feed, evaluator, schedule, labels=labels, concept=concept_feed,
+        estimate=estimate_feed,
         rebuild=lambda p: build_detectors(settings, p, concept=with_labels),
     )
 

@@ -1,5 +1,5 @@
-"""`DataFeed` and `ConceptFeed`: every committed batch and every joined label into the
-sequential detectors at once, with the wall-clock time of each flag change.
+"""`DataFeed`, `EstimateFeed` and `ConceptFeed`: every committed batch and every joined label
+into the sequential detectors at once, with the wall-clock time of each flag change.
 
 The detectors number events from their construction (or last reset); a transition's `event`
 is that index. The feeds stamp each transition with the time its batch went through the
@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
-from drift import SequentialConcept, SequentialMonitor, Transition
+from drift import PerformanceEstimator, SequentialConcept, SequentialMonitor, Transition
 from drift.profile import PREDICTION
 
 TransitionKey = tuple[str, str, int]
@@ -92,6 +93,43 @@ class DataFeed:
     def reset(self, monitor: SequentialMonitor) -> None:
         """A new monitor (or the same, reset): forget the unreported transitions."""
         self.monitor = monitor
+        self.times.clear()
+
+
+class EstimateFeed:
+    """Label-free performance estimation: one `PerformanceEstimator.update` (one predict of the
+    small loss model) per committed batch, on one thread like the scorer's predict."""
+
+    def __init__(
+        self,
+        estimator: PerformanceEstimator,
+        *,
+        on_transition: Callable[[Transition], None] = lambda t: None,
+        wall: Callable[[], float] = time.time,
+        threads: int | None = 1,
+    ) -> None:
+        self.estimator = estimator
+        self.times = TransitionTimes(wall, on_transition)
+        self.threads = threads
+        self._pools = ThreadpoolController() if threads is not None else None
+
+    @property
+    def has_news(self) -> bool:
+        return len(self.times) > 0
+
+    def add(self, features: pd.DataFrame, predictions: np.ndarray) -> list[Transition]:
+        frame = features.assign(**{PREDICTION: predictions})
+        if self._pools is not None:
+            with self._pools.limit(limits=self.threads):
+                new = self.estimator.update(frame)
+        else:
+            new = self.estimator.update(frame)
+        self.times.stamp(new)
+        return new
+
+    def reset(self) -> None:
+        """The model changed: lower the flag, restart the estimate, forget the unreported."""
+        self.estimator.reset()
         self.times.clear()
 
 

@@ -2,8 +2,9 @@
 
 Names are fixed: the Grafana dashboard and the alert rules query them. Labels are bounded:
 ``feature`` is one of the profile's input features (six), ``flag`` one of those, ``prediction``,
-``dataset`` or ``concept``, ``kind`` ``drift_started`` or ``drift_ended``; every series is
-created at start so dashboards and alerts see it before the first report.
+``dataset``, ``concept`` or ``estimated_performance``, ``kind`` ``drift_started`` or
+``drift_ended``; every series is created at start so dashboards and alerts see it before the
+first report.
 
 Each flag is a state (`drift.sequential`): ``..._drift_detected`` is 1 from the event that raised
 the flag to the event that cleared it. ``..._statistic`` is the sequential statistic (nats) and
@@ -15,6 +16,11 @@ flag is down, the clearing threshold while it is up. Gauges are refreshed at eve
 * statistics that cannot be computed (no prediction reference, no concept detector) are NaN.
 * ``diamond_concept_mae_ratio`` is the MAE of the labels joined since the previous report over
   the held-out MAE (NaN when none): a diagnostic, the flag is ``diamond_concept_drift_detected``.
+* ``diamond_estimated_mae`` / ``_rmse`` are the label-free estimates (`drift.estimation`) over
+  the events scored since the previous report, ``diamond_estimated_mae_ratio`` the MAE's over
+  the held-out MAE; ``diamond_estimated_drift_detected`` (with ``_statistic`` / ``_threshold``)
+  is the flag "the model got materially worse" (estimated MAE above ~1.2x). All NaN (the flag
+  0) when the model has no loss model.
 * ``diamond_drift_last_evaluation_timestamp_seconds`` is 0 until the first report.
 """
 
@@ -25,7 +31,8 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from drift import ConceptState, FlagState, SequentialReport, Transition
+from drift import ConceptState, EstimatedPerformance, FlagState, SequentialReport, Transition
+from drift.estimation import FLAG as ESTIMATED_FLAG
 from drift.sequential import CONCEPT, DATASET, ENDED, STARTED
 
 NAN = float("nan")
@@ -92,6 +99,19 @@ class DriftMetrics:
         self.prediction = FlagSeries(r, "diamond_prediction_drift", "prediction")
         self.dataset = FlagSeries(r, "diamond_dataset_drift", "dataset (any feature)")
         self.concept = FlagSeries(r, "diamond_concept_drift", "concept (absolute error)")
+        self.estimated = FlagSeries(r, "diamond_estimated_drift", "estimated performance")
+        self.estimated_mae = Gauge(
+            "diamond_estimated_mae",
+            "MAE estimated without labels over the events since the previous report", registry=r
+        )
+        self.estimated_rmse = Gauge(
+            "diamond_estimated_rmse",
+            "RMSE estimated without labels over the events since the previous report",
+            registry=r,
+        )
+        self.estimated_mae_ratio = Gauge(
+            "diamond_estimated_mae_ratio", "Estimated MAE / reference (held-out) MAE", registry=r
+        )
         self.dataset_share = Gauge(
             "diamond_dataset_drift_share", "Share of the input features flagged", registry=r
         )
@@ -109,7 +129,7 @@ class DriftMetrics:
         self.events = Counter(
             "diamond_drift_events", "Scored events fed to the drift detectors", registry=r
         )
-        self.flags = (*self.features, PREDICTION_FLAG, DATASET, CONCEPT)
+        self.flags = (*self.features, PREDICTION_FLAG, DATASET, CONCEPT, ESTIMATED_FLAG)
         for flag in self.flags:
             for kind in (STARTED, ENDED):
                 self.transitions.labels(flag=flag, kind=kind)
@@ -160,6 +180,7 @@ class DriftMetrics:
         self.dataset_share.set(NAN)
         self.concept_mae_ratio.set(NAN)
         self.concept_reference_mae.set(NAN)
+        self.set_estimated(None)
 
     def count_transition(self, t: Transition) -> None:
         """One flag change (flags outside the bounded set are not counted)."""
@@ -187,3 +208,13 @@ class DriftMetrics:
         self.concept_mae_ratio.set(NAN if state is None else _value(state.mae_ratio))
         if reference_mae is not None:
             self.concept_reference_mae.set(_value(reference_mae))
+
+    def set_estimated(self, state: EstimatedPerformance | None) -> None:
+        """Estimated-performance series from an estimate; None (no loss model): NaN and 0."""
+        self.estimated.set(None if state is None else state.flag)
+        for gauge, value in (
+            (self.estimated_mae, None if state is None else state.mae),
+            (self.estimated_rmse, None if state is None else state.rmse),
+            (self.estimated_mae_ratio, None if state is None else state.mae_ratio),
+        ):
+            gauge.set(_value(value))

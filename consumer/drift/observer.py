@@ -4,6 +4,7 @@ The loop calls it only for committed batches, so each event and each label is se
 aborted, re-read batch only when it finally commits)::
 
     on_batch(features, predictions, meta) --> DataFeed.add --> SequentialMonitor.update
+                                          ├-> EstimateFeed.add --> PerformanceEstimator.update
                                           └-> LabelFeed.add_predictions   (the join's cache)
     after_batch() / on_idle()             --> LabelFeed.after_batch / on_idle
                                                 --> ConceptFeed.update (joined labels)
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from consumer.drift.evaluator import Evaluator
-from consumer.drift.feed import ConceptFeed, DataFeed
+from consumer.drift.feed import ConceptFeed, DataFeed, EstimateFeed
 from consumer.drift.join import LabelCounts
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.schedule import EvaluationSchedule
@@ -48,6 +49,7 @@ class DriftObserver:
         *,
         labels: LabelFeed | None = None,
         concept: ConceptFeed | None = None,
+        estimate: EstimateFeed | None = None,
         rebuild: Rebuild | None = None,
     ) -> None:
         self.feed = feed
@@ -55,6 +57,7 @@ class DriftObserver:
         self.schedule = schedule
         self.labels = labels
         self.concept = concept
+        self.estimate = estimate
         self.rebuild = rebuild  # new detectors for a new profile (see `reset`)
 
     @property
@@ -69,7 +72,11 @@ class DriftObserver:
     @property
     def has_news(self) -> bool:
         """A flag changed since the last report."""
-        return self.feed.has_news or (self.concept is not None and self.concept.has_news)
+        return (
+            self.feed.has_news
+            or (self.concept is not None and self.concept.has_news)
+            or (self.estimate is not None and self.estimate.has_news)
+        )
 
     def on_batch(self, features: pd.DataFrame, predictions: np.ndarray, meta: BatchMeta) -> None:
         if not len(features):
@@ -79,6 +86,8 @@ class DriftObserver:
         self.schedule.add_events(len(features))
         if self.labels is not None:
             self.labels.add_predictions(meta.event_ids, predictions)
+        if self.estimate is not None:  # last: a failing loss model costs only the estimate
+            self.estimate.add(features, predictions)
 
     def after_batch(self) -> None:
         if self.labels is not None:
@@ -123,6 +132,8 @@ class DriftObserver:
             if concept is not None:
                 concept.reset()
         self.feed.reset(monitor)
+        if self.estimate is not None:  # estimates the same loss model: restarted, not rebuilt
+            self.estimate.reset()
         if self.concept is not None:
             if concept is None:  # the new profile has no error bins: keep the old, restarted
                 concept = self.concept.concept

@@ -20,7 +20,7 @@ from common.contracts.drift_reports import drift_report_record, encode_drift_rep
 from common.kafka.exceptions import QueueFullError
 from common.kafka.producing import Record, produce_all
 from consumer.ops.ratelimit import RateLimitedLog
-from drift import ConceptState, SequentialReport
+from drift import ConceptState, EstimatedPerformance, SequentialReport
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ def report_record(
     concept: ConceptState | None,
     transitions: Sequence[Mapping[str, Any]],
     labels: Mapping[str, int],
+    estimated: EstimatedPerformance | None = None,
 ) -> dict[str, Any]:
     """The JSON-safe drift-report record of one report (`transitions`: timed, in order)."""
     return drift_report_record(
@@ -49,6 +50,7 @@ def report_record(
         concept=None if concept is None else concept.to_dict(),
         transitions=transitions,
         labels=labels,
+        estimated=None if estimated is None else estimated.to_dict(),
     )
 
 

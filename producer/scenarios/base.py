@@ -7,6 +7,10 @@ length and order, same columns) and the ground-truth price of each event. It mus
 input. All randomness comes from the generator it is given, so a stream is a pure function of
 the seed.
 
+A scenario that changes *which* rows are sent (`covariate-shift`) overrides `pick`: given the
+positions in the source the generator sampled for a chunk, it returns the positions to send
+(the default keeps them, so the other scenarios' streams never depend on it).
+
 `weight(index)` is the drift strength profile over event indices: 0 before `onset`, then 1
 (a step) unless a subclass ramps it.
 """
@@ -39,6 +43,13 @@ class Scenario(ABC):
     def weight(self, index: np.ndarray) -> np.ndarray:
         """Share of the full drift applied to each event index: a step at `onset`."""
         return (np.asarray(index) >= self.onset).astype(np.float64)
+
+    def pick(
+        self, picked: np.ndarray, index: np.ndarray, source: pd.DataFrame,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Positions in `source` of the rows to send for events `index` (default: `picked`)."""
+        return picked
 
     @abstractmethod
     def apply(

@@ -47,14 +47,18 @@ def test_the_demo_tells_the_story_and_stops_everything_it_started(
     flags = summary["phase_flags"]
     raised = {name: {r["flag"] for r in phase["raised"]} for name, phase in flags.items()}
     assert raised["baseline"] == set() and raised["back-to-baseline"] == set()  # no false flag
-    assert {"carat", "dataset"} <= raised["data-drift"] <= {"carat", "clarity", "dataset",
-                                                            "prediction"}
+    assert {"carat", "dataset"} <= raised["data-drift"] <= {
+        "carat", "clarity", "dataset", "prediction", "estimated_performance"}
     assert raised["concept-drift"] == {"concept"}  # the data flags do not come back
     assert summary["false_flags"] == {"count": 0, "flags": {}}
     # every flag raised is cleared once the story is back to normal data
     cleared = {r["flag"] for phase in flags.values() for r in phase["cleared"]}
     assert cleared == raised["data-drift"] | {"concept"}
     assert summary["flags_up_at_end"] == []
+    # the label-free estimate: heavier stones are estimated worse, before any label
+    mae = summary["estimated_vs_realized_mae"]
+    assert mae["data-drift"]["estimated_mae_ratio"] > 1.2 > mae["baseline"]["estimated_mae_ratio"]
+    print("estimated vs realized MAE:", mae)
     print("flag changes:", [(c["flag"], c["kind"], c["phase"], c["seconds_after_onset"])
                             for c in summary["flag_changes"]])
     for name in ("png", "html", "reports"):

@@ -105,8 +105,8 @@ def test_every_alert_has_severity_summary_description_and_for() -> None:
     rules = alert_rules()
     expected = {
         "FeatureDriftDetected", "DatasetDrift", "PredictionDrift", "ConceptDrift",
-        "ConsumerLagGrowing", "ConsumerLagStalled", "DeadLetterRateHigh", "NoEventsScored",
-        "ConsumerDown",
+        "EstimatedPerformanceDegraded", "ConsumerLagGrowing", "ConsumerLagStalled",
+        "DeadLetterRateHigh", "NoEventsScored", "ConsumerDown",
     }
     assert {rule["alert"] for rule in rules} == expected
     for rule in rules:

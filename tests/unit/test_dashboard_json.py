@@ -48,6 +48,9 @@ GAUGES = (
     "diamond_concept_drift_statistic", "diamond_concept_drift_threshold",
     "diamond_concept_reference_mae", "diamond_concept_mae_ratio", "diamond_concept_drift_detected",
     "diamond_drift_last_evaluation_timestamp_seconds",
+    "diamond_estimated_mae", "diamond_estimated_rmse", "diamond_estimated_mae_ratio",
+    "diamond_estimated_drift_detected", "diamond_estimated_drift_statistic",
+    "diamond_estimated_drift_threshold",
 )
 # Series Prometheus itself creates.
 BUILTIN_SERIES = ("up", "ALERTS", "ALERTS_FOR_STATE")
@@ -242,6 +245,7 @@ def test_dashboard_covers_the_key_metrics(dashboard: dict[str, Any]) -> None:
         "diamond_concept_drift_threshold", "diamond_concept_reference_mae",
         "diamond_concept_mae_ratio", "diamond_labels_matched_total",
         "diamond_labels_unmatched_total", "diamond_model_info", "ALERTS",
+        "diamond_estimated_mae", "diamond_estimated_drift_detected",
     }
     assert expected <= used, f"not on the dashboard: {sorted(expected - used)}"
 
@@ -295,5 +299,6 @@ def test_the_drift_names_listed_here_are_the_consumer_drift_series() -> None:
     exposed = {s.name for metric in registry.collect() for s in metric.samples}
     listed = {name for name in COUNTERS + GAUGES
               if name.startswith(("diamond_feature_drift", "diamond_prediction_drift",
-                                  "diamond_dataset_drift", "diamond_concept", "diamond_drift"))}
+                                  "diamond_dataset_drift", "diamond_concept", "diamond_drift",
+                                  "diamond_estimated"))}
     assert listed <= exposed, sorted(listed - exposed)

@@ -102,3 +102,15 @@ def test_not_a_tty_prints_a_status_line_every_interval() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and all(line.startswith("[1:02] data-drift") for line in lines)
     assert HOME not in out.getvalue()
+
+
+def test_the_label_free_estimate_is_shown_when_the_model_has_a_loss_model() -> None:
+    estimated = state(status=status(estimated_mae=402.4, estimated_mae_ratio=1.62,
+                                    estimated=FeatureStatus(19.0, 13.8, True)))
+    assert ("Estimated   MAE 402 = ratio 1.62 (no labels needed)  FLAGGED"
+            in render_lines(estimated))
+    assert compact_line(estimated) == (
+        "[1:02] data-drift (31 s left): in 1,002 ev/s, out 1,002 ev/s, p95 45 ms, lag 132, "
+        "DLQ 4, MAE ratio 1.02, est. MAE ratio 1.62, flagged: carat, prediction, "
+        "estimated_performance")
+    assert not any(line.startswith("Estimated") for line in render_lines(state()))

@@ -9,20 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from demo.summary import (
+    ESTIMATED,
     NOT_FLAGGED,
     PhaseRun,
+    all_flags,
     build_summary,
     false_flags,
     first_flags,
     flag_changes,
     flags_up_at_end,
     phase_flags,
+    phase_mae,
     transitions,
     write_summary,
 )
 
 FEATURES = ("carat", "depth", "table", "cut", "color", "clarity")
-DATA_FLAGS = ("carat", "clarity", "dataset", "prediction")
+DATA_FLAGS = ("carat", "clarity", "dataset", "prediction", "estimated_performance")
 PHASES = [
     PhaseRun("baseline", onset_ms=10_000, events=10_000, events_before=0),
     PhaseRun("data-drift", onset_ms=40_000, events=10_000, events_before=10_000,
@@ -178,3 +181,44 @@ def test_summary_document_round_trips_as_json(tmp_path: Path) -> None:
     assert summary["false_flags"]["count"] == 0 and summary["flags_up_at_end"] == []
     path = write_summary(summary, tmp_path / "out" / "summary.json")
     assert json.loads(path.read_text()) == summary
+
+
+# -- estimated vs realized MAE per phase (issue 14) -------------------------------------------
+
+
+def with_estimate(rec: dict[str, Any], *, ratio: float, n_events: int, realized: float | None,
+                  up: bool = False) -> dict[str, Any]:
+    """`rec` with an estimate (held-out MAE 250) and the realized MAE ratio of its labels."""
+    rec["estimated"] = {"n_events": n_events, "gamma": 3e9, "mae": 250.0 * ratio,
+                        "rmse": None, "mae_ratio": ratio, "rmse_ratio": None, "mae_low": None,
+                        "mae_high": None, "flag": state(ESTIMATED, up)}
+    rec["concept"]["mae_ratio"] = realized
+    return rec
+
+
+def test_estimated_and_realized_mae_per_phase_are_weighted_means() -> None:
+    records = [
+        with_estimate(record(12_000, 2_000), ratio=1.0, n_events=2_000, realized=None),
+        with_estimate(record(14_000, 3_000, matched=1_000), ratio=1.1, n_events=1_000,
+                      realized=0.9),
+        with_estimate(record(42_000, 5_000, {ESTIMATED}, matched=1_000), ratio=1.6,
+                      n_events=2_000, realized=None, up=True),
+        with_estimate(record(72_000, 6_000, matched=4_000), ratio=1.0, n_events=1_000,
+                      realized=1.6),
+    ]
+    mae = phase_mae(records, PHASES)
+    assert mae["baseline"] == {  # (1.0 * 2000 + 1.1 * 1000) / 3000; labels: 0.9 only
+        "estimated_mae": round(250 * 3.1 / 3, 1), "realized_mae": 225.0,
+        "estimated_mae_ratio": round(3.1 / 3, 3), "realized_mae_ratio": 0.9,
+        "labels_joined": 1_000,
+    }
+    assert mae["data-drift"]["estimated_mae"] == 400.0
+    assert mae["data-drift"]["realized_mae"] is None  # no label joined in the phase
+    assert mae["concept-drift"]["realized_mae_ratio"] == 1.6
+    assert mae["concept-drift"]["labels_joined"] == 3_000
+    assert mae["back-to-baseline"]["estimated_mae"] is None
+    assert all_flags(records[2])[ESTIMATED] and ESTIMATED not in all_flags(record(1, 1))
+    summary = build_summary(records=records, phases=PHASES)
+    assert summary["estimated_vs_realized_mae"] == mae
+    flags = phase_flags(records, PHASES)
+    assert flags["data-drift"]["false_flags"] == []  # not a feature, and expected there

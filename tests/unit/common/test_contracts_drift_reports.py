@@ -86,3 +86,29 @@ def test_the_consumer_assembles_the_contract_record() -> None:
     assert report_record(data=DATA, concept=None, **kwargs) == dr.drift_report_record(
         data=DATA.to_dict(), concept=None, n_seen=500, **kwargs
     )
+
+
+def test_the_estimate_has_the_contract_fields_and_old_fields_keep_their_bytes() -> None:
+    from drift import EstimatedPerformance
+
+    estimated = EstimatedPerformance(
+        n_events=10, n_seen=10, mae=250.0, rmse=400.0, mae_ratio=1.25, rmse_ratio=1.3,
+        mae_low=200.0, mae_high=300.0, flag=flag("estimated_performance"), transitions=(),
+        gamma=3e9,
+    )
+    assert set(dr.ESTIMATED_FIELDS) <= set(estimated.to_dict())
+    transitions = [transition_record(t, 5) for t in TRANSITIONS]
+    kwargs: dict[str, Any] = {
+        "evaluated_at_ms": 5, "model_version": "m", "group_id": "g", "instance": "i",
+        "labels": {}, "transitions": transitions, "data": DATA, "concept": CONCEPT,
+    }
+    without = dr.encode_drift_report(report_record(**kwargs))
+    with_estimate = dr.encode_drift_report(report_record(**kwargs, estimated=estimated))
+    # the new field comes last: every byte before it is the record without an estimate
+    assert without.endswith(b',"estimated":null}')
+    prefix = without[: -len(b'null}')]
+    assert with_estimate.startswith(prefix)
+    body = json.loads(with_estimate)
+    assert tuple(body) == dr.REPORT_FIELDS and tuple(body["estimated"]) == dr.ESTIMATED_FIELDS
+    assert tuple(body["estimated"]["flag"]) == dr.FLAG_FIELDS
+    assert body["estimated"]["mae_ratio"] == 1.25

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,13 +17,22 @@ import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 
-from drift import ReferenceProfile
-from model.artifact import METADATA_FILE, PIPELINE_FILE, PROFILE_FILE, file_sha256, load_artifact
+from drift import PerformanceEstimator, ReferenceProfile
+from model.artifact import (
+    LOSS_MODEL_FILE,
+    LOSS_REFERENCE_FILE,
+    LOSS_SHA_KEY,
+    METADATA_FILE,
+    PIPELINE_FILE,
+    PROFILE_FILE,
+    file_sha256,
+    load_artifact,
+)
 from model.data import load_diamonds, split
 from model.exceptions import ArtifactIntegrityError, ArtifactNotFoundError
 from model.features import FEATURES
 from model.settings import TrainSettings
-from model.train_job import run_training
+from model.train_job import MIN_ESTIMATION_ROWS, build_estimation, run_training
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -61,7 +71,8 @@ def test_loaded_artifact_predicts_like_the_trained_pipeline(artifact_dir: Path) 
 
 def copy_artifact(source: Path, target: Path) -> Path:
     target.mkdir()
-    for name in (PIPELINE_FILE, METADATA_FILE, PROFILE_FILE):
+    for name in (PIPELINE_FILE, METADATA_FILE, PROFILE_FILE, LOSS_MODEL_FILE,
+                 LOSS_REFERENCE_FILE):
         (target / name).write_bytes((source / name).read_bytes())
     return target
 
@@ -191,3 +202,89 @@ def test_an_older_artifact_falls_back_to_the_profile_predictions(
     assert artifact.profile.prediction is not None
     expected = max(artifact.profile.prediction.edges[-1], artifact.profile.prediction.sample.max())
     assert artifact.target_max == pytest.approx(expected) and artifact.target_max > 0
+
+
+# -- issue 14: the loss model of label-free performance estimation ---------------------------
+
+
+def test_training_writes_a_verified_loss_model_and_its_reference(artifact_dir: Path) -> None:
+    metadata = json.loads((artifact_dir / METADATA_FILE).read_text())
+    assert metadata[LOSS_SHA_KEY] == file_sha256(artifact_dir / LOSS_MODEL_FILE)
+    artifact = load_artifact(artifact_dir)
+    assert artifact.estimation is not None
+    reference = artifact.estimation.reference
+    assert reference.mae == pytest.approx(metadata["metrics"]["mae"])
+    assert reference.n == 600 and reference.constant is not None and reference.kappa > 1
+    rows = split(load_diamonds().sample(n=3000, random_state=42))[1].head(200)
+    frame = rows[list(FEATURES)].assign(prediction=artifact.pipeline.predict(rows[list(FEATURES)]))
+    estimator = PerformanceEstimator(reference, artifact.estimation.loss_model)
+    estimator.update(frame)
+    result = estimator.evaluate()
+    assert result.n_events == 200 and result.mae > 0 and 0 < result.mae_ratio < 3
+
+
+def test_a_tampered_loss_model_is_refused_before_unpickling(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "tampered-loss")
+    with (copy / LOSS_MODEL_FILE).open("ab") as handle:
+        handle.write(b"\x00")
+    with pytest.raises(ArtifactIntegrityError, match="refusing to unpickle a loss model"):
+        load_artifact(copy)
+
+
+def test_a_listed_loss_model_that_is_missing_is_refused(artifact_dir: Path, tmp_path: Path) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "no-loss")
+    (copy / LOSS_MODEL_FILE).unlink()
+    with pytest.raises(ArtifactNotFoundError, match=LOSS_MODEL_FILE):
+        load_artifact(copy)
+
+
+def test_an_older_artifact_without_a_loss_model_loads_with_estimation_off(
+    artifact_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "before-14")
+    metadata = json.loads((copy / METADATA_FILE).read_text())
+    del metadata[LOSS_SHA_KEY]
+    (copy / METADATA_FILE).write_text(json.dumps(metadata))
+    (copy / LOSS_MODEL_FILE).unlink()
+    (copy / LOSS_REFERENCE_FILE).unlink()
+    caplog.set_level(logging.INFO, logger="model")
+    artifact = load_artifact(copy)
+    assert artifact.estimation is None and isinstance(artifact.pipeline, Pipeline)
+    assert "performance estimation is off" in caplog.text
+
+
+def test_a_loss_model_swapped_after_it_was_read_is_never_unpickled(
+    artifact_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = copy_artifact(artifact_dir, tmp_path / "race-loss")
+    target = copy / LOSS_MODEL_FILE
+    swapped = tmp_path / "swapped.joblib"
+    joblib.dump({"swapped": True}, swapped)
+    real_open = io.open
+
+    def open_then_swap(file: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, *args, **kwargs)
+        if str(file) == str(target):
+            monkeypatch.setattr(io, "open", real_open)
+            monkeypatch.setattr(builtins, "open", real_open)
+            os.replace(swapped, target)
+        return handle
+
+    monkeypatch.setattr(io, "open", open_then_swap)
+    monkeypatch.setattr(builtins, "open", open_then_swap)
+    artifact = load_artifact(copy)
+    assert artifact.estimation is not None
+    assert hasattr(artifact.estimation.loss_model, "predict")  # the bytes that were verified
+
+
+def test_too_few_held_out_rows_give_no_loss_model(caplog: pytest.LogCaptureFixture) -> None:
+    held = split(load_diamonds().sample(n=3000, random_state=42))[1]  # 600 rows
+    predictions = held["price"].to_numpy(dtype=float) * 1.1
+    residuals = held["price"].to_numpy(dtype=float) - predictions
+    few = MIN_ESTIMATION_ROWS - 1
+    assert build_estimation(held.head(few), predictions[:few], residuals[:few]) is None
+    assert "too few for a loss model" in caplog.text
+    enough = build_estimation(held, predictions, residuals)
+    assert enough is not None and enough.reference.n == 600

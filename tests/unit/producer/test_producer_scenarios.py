@@ -150,3 +150,50 @@ def test_new_scenario_is_one_registered_class(test_rows: pd.DataFrame) -> None:
 def test_bad_scenario_parameters_raise(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         GradualDrift(**kwargs)
+
+
+# -- covariate shifts: real rows, resampled (issue 14) -----------------------------------------
+
+
+def tilted_mean(values: np.ndarray, log_weights: np.ndarray) -> float:
+    w = np.exp(log_weights - log_weights.max())
+    return float(np.sum(w * values) / w.sum())
+
+
+@pytest.mark.parametrize(("scenario", "tilt"), [("covariate-shift", 1.0),
+                                                ("covariate-shift-cheap", -2.0)])
+def test_covariate_shift_moves_the_carat_mix_toward_the_tilted_mean(
+    test_rows: pd.DataFrame, scenario: str, tilt: float
+) -> None:
+    events = stream(test_rows, scenario)
+    carat = test_rows["carat"].to_numpy(dtype=float)
+    expected = tilted_mean(carat, tilt * carat)
+    assert events["carat"].mean() == pytest.approx(expected, rel=0.03)
+    assert abs(expected - carat.mean()) > 0.15  # a shift the tolerance cannot hide
+
+
+def test_covariate_shift_sends_real_rows_with_their_true_prices(test_rows: pd.DataFrame) -> None:
+    columns = ["carat", "cut", "color", "clarity", "depth", "table", "price"]
+    real = set(map(tuple, test_rows[columns].itertuples(index=False)))
+    for scenario in ("covariate-shift", "covariate-shift-cheap", "covariate-shift-rare"):
+        events = stream(test_rows, scenario, n=2000)
+        sent = set(map(tuple, events[columns].itertuples(index=False)))
+        assert sent <= real, scenario  # every event is a held-out row, price included
+
+
+def test_covariate_shift_rare_favours_the_rarest_clarities(test_rows: pd.DataFrame) -> None:
+    p = float(test_rows["clarity"].isin(["I1", "IF"]).mean())
+    events = stream(test_rows, "covariate-shift-rare")
+    expected = 10 * p / (10 * p + 1 - p)
+    assert events["clarity"].isin(["I1", "IF"]).mean() == pytest.approx(expected, rel=0.1)
+
+
+def test_covariate_shift_starts_at_the_onset_and_scales_with_strength(
+    test_rows: pd.DataFrame,
+) -> None:
+    base = stream(test_rows, "baseline")
+    onset = stream(test_rows, "covariate-shift", drift_onset=3000)
+    pd.testing.assert_frame_equal(onset.iloc[:3000], base.iloc[:3000])
+    half = stream(test_rows, "covariate-shift", drift_strength=0.5)["carat"].mean()
+    full = stream(test_rows, "covariate-shift")["carat"].mean()
+    assert base["carat"].mean() < half < full
