@@ -96,10 +96,10 @@ def run_scenario(setup: Setup, name: str, scenario: str, strength: float,
         events = generator.frame(WINDOW)
         prediction = setup.predict(events)
         errors = np.abs(events[TARGET].to_numpy(float) - prediction)
-        new = estimator.update(events[list(FEATURES)].assign(prediction=prediction))
-        if fired is None and any(t.kind == STARTED for t in new):
-            fired = next(t.event for t in new if t.kind == STARTED)
-        est = estimator.evaluate()
+        estimator.update(events[list(FEATURES)].assign(prediction=prediction))
+        est = estimator.evaluate()  # per window, as the consumer reports
+        if fired is None and any(t.kind == STARTED for t in est.transitions):
+            fired = next(t.event for t in est.transitions if t.kind == STARTED)
         real_mae, real_rmse = float(errors.mean()), float(np.sqrt(np.mean(errors**2)))
         rows.append((est.mae / real_mae - 1, est.rmse / real_rmse - 1,
                      est.mae_low <= real_mae <= est.mae_high))

@@ -41,10 +41,11 @@ def loss_matrix(frame: pd.DataFrame) -> np.ndarray:
     """Numbers as they are, categories as their rank in `CATEGORIES` (unknown: NaN, which the
     regressor treats as missing), then the primary prediction."""
     columns = [frame[c].to_numpy(dtype=np.float64) for c in NUMERIC_FEATURES]
-    for name in CATEGORICAL_FEATURES:  # a dict per value: ~10x faster than an Index lookup
+    for name in CATEGORICAL_FEATURES:  # hash the column once, look up its few distinct values
         rank = _GRADES[name].get
-        values = frame[name].to_numpy()
-        columns.append(np.fromiter((rank(v, np.nan) for v in values), np.float64, len(values)))
+        codes, uniques = pd.factorize(frame[name].to_numpy())
+        lookup = np.array([rank(u, np.nan) for u in uniques] + [np.nan])  # -1: missing
+        columns.append(lookup[codes])
     columns.append(frame[PREDICTION].to_numpy(dtype=np.float64))
     return np.column_stack(columns)
 

@@ -79,6 +79,8 @@ class Evaluator:
         """Report now: set the gauges, publish the report record, return it."""
         report = self.data.monitor.evaluate()
         concept = self.concept.concept.evaluate() if self.concept is not None else None
+        if self.estimate is not None:
+            self.estimate.flush()  # the waiting sampled events, stamped with this time
         estimated = self.estimate.estimator.evaluate() if self.estimate is not None else None
         evaluated_at = self.wall()
         transitions = self.data.times.take(report.transitions)

@@ -35,6 +35,11 @@ def transition_record(t: Transition, time_ms: int | None) -> dict[str, Any]:
     }
 
 
+def with_predictions(features: pd.DataFrame, predictions: np.ndarray) -> pd.DataFrame:
+    """The features with a `prediction` column (a new frame: the batch's is left alone)."""
+    return features.assign(**{PREDICTION: predictions})
+
+
 class TransitionTimes:
     """Wall-clock times (epoch ms) of the transitions not yet reported, by (flag, kind, event);
     each new transition also goes to `on_transition` (the transitions counter)."""
@@ -85,7 +90,10 @@ class DataFeed:
         return len(self.times) > 0
 
     def add(self, features: pd.DataFrame, predictions: np.ndarray) -> list[Transition]:
-        frame = features.assign(**{PREDICTION: predictions})
+        return self.add_frame(with_predictions(features, predictions))
+
+    def add_frame(self, frame: pd.DataFrame) -> list[Transition]:
+        """A batch's features with its `prediction` column."""
         new = self.monitor.update(frame)
         self.times.stamp(new)
         return new
@@ -97,8 +105,9 @@ class DataFeed:
 
 
 class EstimateFeed:
-    """Label-free performance estimation: one `PerformanceEstimator.update` (one predict of the
-    small loss model) per committed batch, on one thread like the scorer's predict."""
+    """Label-free performance estimation: `PerformanceEstimator.update` per committed batch (it
+    samples the stream and predicts per 1,024 sampled events, on one thread like the scorer's
+    predict); `flush` before a report estimates what still waits."""
 
     def __init__(
         self,
@@ -118,12 +127,25 @@ class EstimateFeed:
         return len(self.times) > 0
 
     def add(self, features: pd.DataFrame, predictions: np.ndarray) -> list[Transition]:
-        frame = features.assign(**{PREDICTION: predictions})
+        return self.add_frame(with_predictions(features, predictions))
+
+    def add_frame(self, frame: pd.DataFrame) -> list[Transition]:
+        """A batch's features with its `prediction` column."""
         if self._pools is not None:
             with self._pools.limit(limits=self.threads):
                 new = self.estimator.update(frame)
         else:
             new = self.estimator.update(frame)
+        self.times.stamp(new)
+        return new
+
+    def flush(self) -> list[Transition]:
+        """Estimate the sampled events still waiting (before a report), stamped like `add`'s."""
+        if self._pools is not None:
+            with self._pools.limit(limits=self.threads):
+                new = self.estimator.flush()
+        else:
+            new = self.estimator.flush()
         self.times.stamp(new)
         return new
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from consumer.drift.evaluator import Evaluator
-from consumer.drift.feed import ConceptFeed, DataFeed, EstimateFeed
+from consumer.drift.feed import ConceptFeed, DataFeed, EstimateFeed, with_predictions
 from consumer.drift.join import LabelCounts
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.schedule import EvaluationSchedule
@@ -81,13 +81,14 @@ class DriftObserver:
     def on_batch(self, features: pd.DataFrame, predictions: np.ndarray, meta: BatchMeta) -> None:
         if not len(features):
             return
-        self.feed.add(features, predictions)
+        frame = with_predictions(features, predictions)  # one copy for both feeds
+        self.feed.add_frame(frame)
         self.evaluator.metrics.events.inc(len(features))
         self.schedule.add_events(len(features))
         if self.labels is not None:
             self.labels.add_predictions(meta.event_ids, predictions)
         if self.estimate is not None:  # last: a failing loss model costs only the estimate
-            self.estimate.add(features, predictions)
+            self.estimate.add_frame(frame)
 
     def after_batch(self) -> None:
         if self.labels is not None:

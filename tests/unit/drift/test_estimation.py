@@ -56,7 +56,7 @@ def test_break_even_and_base_tilt_match_a_hand_computation() -> None:
 
 
 def test_estimate_rmse_ratio_and_band_by_hand() -> None:
-    estimator = PerformanceEstimator(two_bins(), ColumnLoss())
+    estimator = PerformanceEstimator(two_bins(), ColumnLoss(), sample_every=1)
     estimator.update(frame([50, 150, 250, 350] * 4))
     result = estimator.evaluate()
     squares = 4 * (50**2 + 150**2 + 250**2 + 350**2)  # 840,000
@@ -73,7 +73,8 @@ def test_estimate_rmse_ratio_and_band_by_hand() -> None:
 
 def test_alarm_fires_at_the_hand_computed_block() -> None:
     # c = 1 and gamma = e^5: h = min(5, log(3 e^5)) = 5 nats
-    estimator = PerformanceEstimator(two_bins(c=1.0), ColumnLoss(), gamma=math.exp(5))
+    estimator = PerformanceEstimator(two_bins(c=1.0), ColumnLoss(), gamma=math.exp(5),
+                                     sample_every=1, predict_rows=1)
     assert estimator.flag.bank.h == pytest.approx(5.0)
     p0, g = np.array([0.5, 0.5]), np.array([0.5, 1.5])
     theta = base_tilt(p0, g, 1.2)
@@ -88,6 +89,34 @@ def test_alarm_fires_at_the_hand_computed_block() -> None:
     state = estimator.evaluate()
     assert state.drift_detected and state.transitions == tuple(new)
     assert state.flag.since == 16 * blocks - 1
+
+
+def test_every_fourth_event_of_the_stream_is_estimated_whatever_the_batches() -> None:
+    """Losses equal to the row's position: the sampled ones are positions 0, 4, 8, ...; they
+    wait for `predict_rows` (or `evaluate`); the alarm's event is a stream index."""
+    calls: list[int] = []
+
+    class Counting(ColumnLoss):
+        def predict(self, frame: pd.DataFrame) -> np.ndarray:
+            calls.append(len(frame))
+            return super().predict(frame)
+
+    estimator = PerformanceEstimator(two_bins(c=1.0), Counting(), gamma=math.exp(5))
+    assert (estimator.sample_every, estimator.predict_rows) == (4, 1024)
+    positions = np.arange(23, dtype=np.float64)
+    for lo, hi in ((0, 3), (3, 10), (10, 11), (11, 23)):  # uneven batches
+        assert estimator.update(frame(positions[lo:hi])) == []
+    assert calls == []  # 6 sampled rows wait
+    result = estimator.evaluate()
+    assert calls == [6]
+    assert result.n_events == 6 and result.mae == pytest.approx(np.mean([0, 4, 8, 12, 16, 20]))
+    estimator.update(frame(np.full(4 * 1024, 100.0)))
+    assert calls == [6, 1024]  # a full predict's worth: estimated at once
+    every = PerformanceEstimator(two_bins(c=1.0), ColumnLoss(), gamma=math.exp(5),
+                                 sample_every=1, predict_rows=1)
+    sampled = PerformanceEstimator(two_bins(c=1.0), ColumnLoss(), gamma=math.exp(5))
+    raised = every.update(frame(np.full(1000, 150.0)))[0].event
+    assert sampled.update(frame(np.full(4 * 1024, 150.0)))[0].event == 4 * raised
 
 
 def test_below_the_alarm_ratio_nothing_climbs() -> None:
@@ -113,7 +142,7 @@ def test_a_quiet_stream_and_a_cheaper_one_raise_no_alarm() -> None:
 
 
 def test_the_alarm_clears_when_the_estimate_returns_and_reset_lowers_it() -> None:
-    estimator = PerformanceEstimator(two_bins(), ColumnLoss())
+    estimator = PerformanceEstimator(two_bins(), ColumnLoss(), predict_rows=1)
     raised = estimator.update(frame(np.full(2000, 150.0)))
     assert [t.kind for t in raised] == [STARTED]
     rng = np.random.default_rng(2)
@@ -135,6 +164,10 @@ def test_bad_input_and_parameters() -> None:
         estimator.update(pd.DataFrame({"loss": [1.0]}))
     with pytest.raises(ValueError, match="gamma"):
         PerformanceEstimator(two_bins(), ColumnLoss(), gamma=1.0)
+    with pytest.raises(ValueError, match="sample_every"):
+        PerformanceEstimator(two_bins(), ColumnLoss(), sample_every=0)
+    with pytest.raises(ValueError, match="predict_rows"):
+        PerformanceEstimator(two_bins(), ColumnLoss(), predict_rows=0)
     assert estimator.add_losses(np.array([np.nan, np.inf])) == []
     assert estimator.evaluate().n_events == 0
 

@@ -92,16 +92,17 @@ def test_quiet_batches_are_estimated_and_reported(profile, detectors, reference)
     frame = diamonds(rng, 2000)
     feed(observer, frame)
     record = observer.evaluate()
-    expected = float(np.mean(SHARE * price(frame)))
+    sampled = frame.iloc[::4]  # every 4th event of the stream is estimated
+    expected = float(np.mean(SHARE * price(sampled)))
     value = registry.get_sample_value
     assert value("diamond_estimated_mae") == pytest.approx(expected)
     assert value("diamond_estimated_mae_ratio") == pytest.approx(expected / reference.mae)
     assert value("diamond_estimated_rmse") == pytest.approx(
-        math.sqrt(reference.kappa * np.mean((SHARE * price(frame)) ** 2))
+        math.sqrt(reference.kappa * np.mean((SHARE * price(sampled)) ** 2))
     )
     assert value("diamond_estimated_drift_detected") == 0
     assert tuple(record["estimated"]) == dr.ESTIMATED_FIELDS
-    assert record["estimated"]["n_events"] == 2000
+    assert record["estimated"]["n_events"] == 500
     assert record["estimated"]["mae"] == pytest.approx(expected)
     assert record["estimated"]["mae_low"] < expected < record["estimated"]["mae_high"]
     assert publisher.records[-1] is record
@@ -150,7 +151,9 @@ def test_build_estimator_follows_the_artifact(reference, caplog) -> None:
     assert isinstance(estimator, PerformanceEstimator) and estimator.gamma == 1e6
 
 
-def test_one_loss_model_predict_per_batch(profile, reference) -> None:
+def test_the_loss_model_predicts_per_1024_sampled_events_and_before_a_report(
+    profile, reference
+) -> None:
     calls: list[int] = []
 
     class Counting(PriceShareLoss):
@@ -168,4 +171,8 @@ def test_one_loss_model_predict_per_batch(profile, reference) -> None:
     rng = np.random.default_rng(9)
     for n in (300, 700):
         feed(observer, diamonds(rng, n))
-    assert calls == [300, 700]
+    assert calls == []  # 75 + 175 sampled events (every 4th) wait
+    observer.evaluate()
+    assert calls == [250]  # estimated before the report
+    feed(observer, diamonds(rng, 5000))
+    assert calls == [250, 1250]
