@@ -127,7 +127,8 @@ class ScoringService:
     def run(self) -> RunSummary:
         s = self.settings
         model = self.model if self.model is not None else load_model(
-            s.model_path, expected_sha256=s.model_sha256
+            s.model_path, expected_sha256=s.model_sha256,
+            expected_loss_sha256=s.loss_model_sha256,
         )
         self.metrics.set_model(model.version, model.model_type, model.sha256)
         self.health.model_loaded = True
@@ -278,12 +279,15 @@ def liveness_timeout(settings: ConsumerSettings) -> float:
     return settings.liveness_timeout + delivery + BACKOFF_MAX
 
 
-def load_model(path: Any, *, expected_sha256: str | None = None) -> ModelLike:
+def load_model(
+    path: Any, *, expected_sha256: str | None = None, expected_loss_sha256: str | None = None
+) -> ModelLike:
     from model.artifact import load_artifact
     from model.exceptions import ArtifactError
 
     try:
-        return load_artifact(path, expected_sha256=expected_sha256)
+        return load_artifact(path, expected_sha256=expected_sha256,
+                             expected_loss_sha256=expected_loss_sha256)
     except ArtifactError as exc:
         raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
     except Exception as exc:  # unpickling a broken file can raise nearly anything

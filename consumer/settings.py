@@ -92,6 +92,11 @@ class ConsumerSettings(BaseSettings):
         description="expected sha256 of model.joblib, pinned from outside the artifact "
         "directory (checked as well as the metadata's)",
     )
+    loss_model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="expected sha256 of loss_model.joblib, pinned like --model-sha256 (with "
+        "the model pinned and this unset, performance estimation is off)",
+    )
     label_price_factor: float = Field(
         100.0, gt=1, le=1e6,
         description="labels priced above this times the training data's largest price are "

@@ -110,10 +110,16 @@ def dump_verified(obj: Any, path: Path) -> str:
     return file_sha256(path)
 
 
-def load_verified(path: Path, expected: str, what: str) -> Any:
-    """Unpickle `path` if its sha256 is `expected`: the bytes hashed are the bytes unpickled."""
+def load_verified(path: Path, expected: str, what: str, *, pinned: str | None = None) -> Any:
+    """Unpickle `path` if its sha256 is `expected` (and `pinned`, a hash given from outside the
+    artifact, when there is one): the bytes hashed are the bytes unpickled."""
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
+    if pinned is not None and actual != pinned.lower():
+        raise ArtifactIntegrityError(
+            f"{path} has sha256 {actual}, but the pinned hash is {pinned.lower()}: refusing to "
+            f"unpickle {what} that is not the one pinned"
+        )
     if actual != expected:
         raise ArtifactIntegrityError(
             f"{path} has sha256 {actual}, but {METADATA_FILE} expects {expected}: refusing to "
@@ -156,7 +162,8 @@ def load_metadata(directory: Path) -> dict[str, Any]:
 
 
 def load_artifact(
-    directory: Path = DEFAULT_ARTIFACT_DIR, *, expected_sha256: str | None = None
+    directory: Path = DEFAULT_ARTIFACT_DIR, *, expected_sha256: str | None = None,
+    expected_loss_sha256: str | None = None,
 ) -> ModelArtifact:
     """Load and verify; raises ArtifactNotFoundError or ArtifactIntegrityError."""
     metadata = load_metadata(directory)
@@ -179,18 +186,34 @@ def load_artifact(
         )
     pipeline = joblib.load(io.BytesIO(data))  # noqa: S301 - the verified bytes, from memory
     profile = ReferenceProfile.load(profile_path)
-    estimation = load_estimation(directory, metadata)
+    estimation = load_estimation(
+        directory, metadata, model_pinned=expected_sha256 is not None,
+        expected_sha256=expected_loss_sha256,
+    )
     log.info("loaded model %s (%s)", metadata["model_version"], metadata["model_type"])
     return ModelArtifact(
         pipeline=pipeline, metadata=metadata, profile=profile, estimation=estimation
     )
 
 
-def load_estimation(directory: Path, metadata: dict[str, Any]) -> Estimation | None:
-    """The verified loss model and its reference; None (logged) for an older artifact."""
+def load_estimation(
+    directory: Path, metadata: dict[str, Any], *, model_pinned: bool = False,
+    expected_sha256: str | None = None,
+) -> Estimation | None:
+    """The verified loss model and its reference; None (logged) for an older artifact, and
+    when the model's hash is pinned from outside the artifact but the loss model's is not:
+    whoever can rewrite `metadata.json` could otherwise swap the loss model's pickle, which
+    the model's pin is there to prevent."""
     expected = metadata.get(LOSS_SHA_KEY)
     if expected is None:
         log.info("artifact %s has no loss model: performance estimation is off", directory)
+        return None
+    if model_pinned and expected_sha256 is None:
+        log.warning(
+            "the model is pinned (--model-sha256) but the loss model is not "
+            "(--loss-model-sha256): performance estimation is off rather than unpickling an "
+            "unpinned file"
+        )
         return None
     if not isinstance(expected, str):
         raise ArtifactIntegrityError(f"{LOSS_SHA_KEY} in {METADATA_FILE} is not a string")
@@ -198,5 +221,5 @@ def load_estimation(directory: Path, metadata: dict[str, Any]) -> Estimation | N
     for path in paths:
         if not path.is_file():
             raise ArtifactNotFoundError(f"{path} is missing but {METADATA_FILE} lists it")
-    loss_model = load_verified(paths[0], expected, "a loss model")
+    loss_model = load_verified(paths[0], expected, "a loss model", pinned=expected_sha256)
     return Estimation(loss_model, EstimationReference.load(paths[1]))

@@ -234,6 +234,28 @@ def test_a_tampered_loss_model_is_refused_before_unpickling(
         load_artifact(copy)
 
 
+def test_a_pinned_model_needs_a_pinned_loss_model(
+    artifact_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whoever can rewrite metadata.json could swap the loss model's pickle: with the model
+    pinned from outside, an unpinned loss model is never unpickled (estimation off, logged)."""
+    metadata = json.loads((artifact_dir / METADATA_FILE).read_text())
+    model_pin, loss_pin = metadata["sha256"], metadata[LOSS_SHA_KEY]
+    with caplog.at_level(logging.WARNING, logger="model.artifact"):
+        assert load_artifact(artifact_dir, expected_sha256=model_pin).estimation is None
+    assert any("--loss-model-sha256" in r.getMessage() for r in caplog.records)
+    pinned = load_artifact(artifact_dir, expected_sha256=model_pin,
+                           expected_loss_sha256=loss_pin)
+    assert pinned.estimation is not None
+    copy = copy_artifact(artifact_dir, tmp_path / "swapped-loss")
+    with (copy / LOSS_MODEL_FILE).open("ab") as handle:
+        handle.write(b"\x00")
+    metadata[LOSS_SHA_KEY] = file_sha256(copy / LOSS_MODEL_FILE)  # the attacker's rewrite
+    (copy / METADATA_FILE).write_text(json.dumps(metadata))
+    with pytest.raises(ArtifactIntegrityError, match="not the one pinned"):
+        load_artifact(copy, expected_sha256=model_pin, expected_loss_sha256=loss_pin)
+
+
 def test_a_listed_loss_model_that_is_missing_is_refused(artifact_dir: Path, tmp_path: Path) -> None:
     copy = copy_artifact(artifact_dir, tmp_path / "no-loss")
     (copy / LOSS_MODEL_FILE).unlink()
