@@ -16,11 +16,9 @@ built (and log it).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +26,7 @@ import pandas as pd
 
 from drift.calibration import Calibration, profile_categorical, profile_numeric
 from drift.exceptions import MissingColumnError, ProfileError
+from drift.jsonfile import load_json_object, save_json
 from drift.reference import (
     CategoricalReference,
     ErrorReference,
@@ -220,20 +219,11 @@ class ReferenceProfile:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the profile as JSON, atomically (a temporary file renamed over `path`)."""
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), allow_nan=False), encoding="utf-8")
-        os.replace(tmp, target)
+        save_json(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ReferenceProfile:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"{path} is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ProfileError(f"{path} does not hold a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(load_json_object(path))
 
 
 def _sequential_reference(

@@ -42,15 +42,11 @@ from drift.exceptions import MissingColumnError
 from drift.profile import PREDICTION
 from drift.sequential.flag import Transition
 from drift.sequential.monitor import CLEAR_GAMMA, GAMMA, check_gammas, flag_state
-from drift.sequential.report import FlagState
+from drift.sequential.report import FlagState, finite_or_none
 
 Z95 = 1.959963984540054
 SAMPLE_EVERY = 4  # events of the stream per estimated event (see the module doc)
 PREDICT_ROWS = 1024  # sampled events per loss-model predict
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 class LossModel(Protocol):
@@ -80,9 +76,10 @@ class EstimatedPerformance:
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_events": self.n_events, "n_seen": self.n_seen, "gamma": self.gamma,
-            "mae": _finite(self.mae), "rmse": _finite(self.rmse),
-            "mae_ratio": _finite(self.mae_ratio), "rmse_ratio": _finite(self.rmse_ratio),
-            "mae_low": _finite(self.mae_low), "mae_high": _finite(self.mae_high),
+            "mae": finite_or_none(self.mae), "rmse": finite_or_none(self.rmse),
+            "mae_ratio": finite_or_none(self.mae_ratio),
+            "rmse_ratio": finite_or_none(self.rmse_ratio),
+            "mae_low": finite_or_none(self.mae_low), "mae_high": finite_or_none(self.mae_high),
             "flag": self.flag.to_dict(),
             "transitions": [t.to_dict() for t in self.transitions],
         }

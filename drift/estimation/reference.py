@@ -17,17 +17,16 @@ It round-trips through JSON (``format_version``), like the drift profile.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from drift.exceptions import ProfileError
+from drift.jsonfile import load_json_object, save_json
 
 FORMAT_VERSION = 1
 #: quantile levels of the bin edges: twentieths, then finer in the top tenth, where the
@@ -135,20 +134,11 @@ class EstimationReference:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write as JSON, atomically (a temporary file renamed over `path`)."""
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), allow_nan=False), encoding="utf-8")
-        os.replace(tmp, target)
+        save_json(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EstimationReference:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"{path} is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ProfileError(f"{path} does not hold a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(load_json_object(path))
 
 
 def nonempty_edges(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

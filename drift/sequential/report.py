@@ -9,7 +9,7 @@ from typing import Any
 from drift.sequential.flag import Transition
 
 
-def _finite(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
@@ -34,9 +34,10 @@ class FlagState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "flag": self.flag, "drift_detected": self.drift_detected,
-            "statistic": _finite(self.statistic), "threshold": _finite(self.threshold),
+            "statistic": finite_or_none(self.statistic),
+            "threshold": finite_or_none(self.threshold),
             "detector": self.detector, "since": self.since,
-            "expected_clear_events": _finite(self.expected_clear_events),
+            "expected_clear_events": finite_or_none(self.expected_clear_events),
         }
 
 
@@ -88,7 +89,7 @@ class ConceptState:
         return {
             "n_labels": self.n_labels,
             "gamma": self.gamma,
-            "mae_ratio": _finite(self.mae_ratio),
+            "mae_ratio": finite_or_none(self.mae_ratio),
             "flag": self.flag.to_dict(),
             "transitions": [t.to_dict() for t in self.transitions],
         }
