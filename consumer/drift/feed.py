@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
+from consumer.pipeline.scoring import ThreadCap
 from drift import PerformanceEstimator, SequentialConcept, SequentialMonitor, Transition
 from drift.profile import PREDICTION
 
@@ -71,7 +71,25 @@ class TransitionTimes:
         self._times.clear()
 
 
-class DataFeed:
+class _Feed:
+    """What every feed shares: the times of its unreported transitions, counted as stamped."""
+
+    def __init__(
+        self, on_transition: Callable[[Transition], None], wall: Callable[[], float]
+    ) -> None:
+        self.times = TransitionTimes(wall, on_transition)
+
+    @property
+    def has_news(self) -> bool:
+        """A flag changed since the last report."""
+        return len(self.times) > 0
+
+    def _stamped(self, new: list[Transition]) -> list[Transition]:
+        self.times.stamp(new)
+        return new
+
+
+class DataFeed(_Feed):
     """Feature and prediction drift: one `SequentialMonitor.update` per committed batch."""
 
     def __init__(
@@ -81,22 +99,12 @@ class DataFeed:
         on_transition: Callable[[Transition], None] = lambda t: None,
         wall: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(on_transition, wall)
         self.monitor = monitor
-        self.times = TransitionTimes(wall, on_transition)
 
-    @property
-    def has_news(self) -> bool:
-        """A flag changed since the last report."""
-        return len(self.times) > 0
-
-    def add(self, features: pd.DataFrame, predictions: np.ndarray) -> list[Transition]:
-        return self.add_frame(with_predictions(features, predictions))
-
-    def add_frame(self, frame: pd.DataFrame) -> list[Transition]:
-        """A batch's features with its `prediction` column."""
-        new = self.monitor.update(frame)
-        self.times.stamp(new)
-        return new
+    def add(self, frame: pd.DataFrame) -> list[Transition]:
+        """A batch's features with its `prediction` column (`with_predictions`)."""
+        return self._stamped(self.monitor.update(frame))
 
     def reset(self, monitor: SequentialMonitor) -> None:
         """A new monitor (or the same, reset): forget the unreported transitions."""
@@ -104,7 +112,7 @@ class DataFeed:
         self.times.clear()
 
 
-class EstimateFeed:
+class EstimateFeed(_Feed):
     """Label-free performance estimation: `PerformanceEstimator.update` per committed batch (it
     samples the stream and predicts per 1,024 sampled events, on one thread like the scorer's
     predict); `flush` before a report estimates what still waits."""
@@ -117,37 +125,19 @@ class EstimateFeed:
         wall: Callable[[], float] = time.time,
         threads: int | None = 1,
     ) -> None:
+        super().__init__(on_transition, wall)
         self.estimator = estimator
-        self.times = TransitionTimes(wall, on_transition)
-        self.threads = threads
-        self._pools = ThreadpoolController() if threads is not None else None
+        self._cap = ThreadCap(threads)
 
-    @property
-    def has_news(self) -> bool:
-        return len(self.times) > 0
-
-    def add(self, features: pd.DataFrame, predictions: np.ndarray) -> list[Transition]:
-        return self.add_frame(with_predictions(features, predictions))
-
-    def add_frame(self, frame: pd.DataFrame) -> list[Transition]:
-        """A batch's features with its `prediction` column."""
-        if self._pools is not None:
-            with self._pools.limit(limits=self.threads):
-                new = self.estimator.update(frame)
-        else:
-            new = self.estimator.update(frame)
-        self.times.stamp(new)
-        return new
+    def add(self, frame: pd.DataFrame) -> list[Transition]:
+        """A batch's features with its `prediction` column (`with_predictions`)."""
+        with self._cap():
+            return self._stamped(self.estimator.update(frame))
 
     def flush(self) -> list[Transition]:
         """Estimate the sampled events still waiting (before a report), stamped like `add`'s."""
-        if self._pools is not None:
-            with self._pools.limit(limits=self.threads):
-                new = self.estimator.flush()
-        else:
-            new = self.estimator.flush()
-        self.times.stamp(new)
-        return new
+        with self._cap():
+            return self._stamped(self.estimator.flush())
 
     def reset(self) -> None:
         """The model changed: lower the flag, restart the estimate, forget the unreported."""
@@ -155,7 +145,7 @@ class EstimateFeed:
         self.times.clear()
 
 
-class ConceptFeed:
+class ConceptFeed(_Feed):
     """Concept drift: `SequentialConcept.update` for the labels joined after each batch (the
     label feed calls `update` as it would the detector's)."""
 
@@ -166,21 +156,15 @@ class ConceptFeed:
         on_transition: Callable[[Transition], None] = lambda t: None,
         wall: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(on_transition, wall)
         self.concept = concept
-        self.times = TransitionTimes(wall, on_transition)
-
-    @property
-    def has_news(self) -> bool:
-        return len(self.times) > 0
 
     @property
     def reference_mae(self) -> float:
         return float(self.concept.reference_mae)
 
     def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> list[Transition]:
-        new = self.concept.update(y_true, y_pred)
-        self.times.stamp(new)
-        return new
+        return self._stamped(self.concept.update(y_true, y_pred))
 
     def reset(self, concept: SequentialConcept) -> None:
         self.concept = concept

@@ -82,13 +82,13 @@ class DriftObserver:
         if not len(features):
             return
         frame = with_predictions(features, predictions)  # one copy for both feeds
-        self.feed.add_frame(frame)
+        self.feed.add(frame)
         self.evaluator.metrics.events.inc(len(features))
         self.schedule.add_events(len(features))
         if self.labels is not None:
             self.labels.add_predictions(meta.event_ids, predictions)
         if self.estimate is not None:  # last: a failing loss model costs only the estimate
-            self.estimate.add_frame(frame)
+            self.estimate.add(frame)
 
     def after_batch(self) -> None:
         if self.labels is not None:

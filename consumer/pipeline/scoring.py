@@ -13,6 +13,7 @@ the frame and returns the predictions of every part that scores, and the rows th
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +22,19 @@ from threadpoolctl import ThreadpoolController
 
 from consumer.exceptions import ScoringError
 from consumer.pipeline.preprocess import compile_preprocessing
+
+
+class ThreadCap:
+    """``with cap():`` caps the OpenMP/BLAS pools at `threads` (None: no cap, nothing done)."""
+
+    def __init__(self, threads: int | None = 1) -> None:
+        self.threads = threads
+        self._pools = ThreadpoolController() if threads is not None else None
+
+    def __call__(self) -> AbstractContextManager[object]:
+        if self._pools is None:
+            return nullcontext()
+        return self._pools.limit(limits=self.threads)
 
 
 class ModelLike(Protocol):
@@ -48,7 +62,7 @@ class Scorer:
         self.model = model
         self.threads = threads
         self.last_seconds = 0.0
-        self._pools = ThreadpoolController() if threads is not None else None
+        self._cap = ThreadCap(threads)
         self._preprocess = compile_preprocessing(model.pipeline)
 
     @property
@@ -61,10 +75,7 @@ class Scorer:
             return np.empty(0, dtype=np.float64)
         started = time.perf_counter()
         try:
-            if self._pools is not None:
-                with self._pools.limit(limits=self.threads):
-                    raw = self._predict(features)
-            else:
+            with self._cap():
                 raw = self._predict(features)
         except Exception as exc:
             raise ScoringError(
