@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from pydantic_settings import CliApp, SettingsError
 
 from bench.exceptions import BenchError
-from bench.report import table, write
+from bench.report import merge_case, table, write
 from bench.runner import run_bench
 from bench.settings import PURE_CASES, BenchSettings
 from common.logs import configure_logging
@@ -24,11 +24,11 @@ log = logging.getLogger("bench")
 
 
 def run_pure(case: str, settings: BenchSettings) -> None:
-    """One pure case (`bench.<case>`: `run_<case>`, `merge_into`, `table`), merged into the
-    record at `settings.output`; prints its table."""
+    """One pure case (`bench.<case>`: `run_<case>`, `table`), merged into the record at
+    `settings.output`; prints its table."""
     module = importlib.import_module(f"bench.{case}")
     result = getattr(module, f"run_{case}")(seed=settings.seed, quick=settings.quick)
-    write(module.merge_into(settings.output, result), settings.output)
+    write(merge_case(settings.output, case, result), settings.output)
     print(module.table(result))
 
 
@@ -53,14 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     write(record, settings.output)
     print(table(record))
-    if record.get("drift_delays"):
-        from bench.drift_delays import table as delay_table
-
-        print("\n" + delay_table(record["drift_delays"]))
-    if record.get("performance_estimation"):
-        from bench.performance_estimation import table as estimation_table
-
-        print("\n" + estimation_table(record["performance_estimation"]))
+    for case in PURE_CASES:
+        if record.get(case):
+            print("\n" + importlib.import_module(f"bench.{case}").table(record[case]))
     print(f"\nwritten to {settings.output}")
     return 0
 

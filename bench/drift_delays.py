@@ -28,7 +28,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -353,15 +352,6 @@ def run_drift_delays(*, seed: int = 42, quick: bool = False) -> dict[str, Any]:
         + sum(v["alarms"] for v in quiet.values() if isinstance(v, dict)),
         "seconds": round(time.monotonic() - started_at, 1),
     }
-
-
-def merge_into(path: Path, result: dict[str, Any]) -> dict[str, Any]:
-    """The record at `path` (if any) with its ``drift_delays`` key replaced by `result`."""
-    record: dict[str, Any] = {}
-    if path.is_file():
-        record = json.loads(path.read_text(encoding="utf-8"))
-    record["drift_delays"] = result
-    return record
 
 
 def table(result: dict[str, Any]) -> str:

@@ -21,12 +21,10 @@ calibration constant extrapolates to both).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -174,15 +172,6 @@ def run_performance_estimation(*, seed: int = 42, quick: bool = False) -> dict[s
         "shifts": len(shifts),
         "seconds": round(time.monotonic() - started, 1),
     }
-
-
-def merge_into(path: Path, result: dict[str, Any]) -> dict[str, Any]:
-    """The record at `path` (if any) with its ``performance_estimation`` key replaced."""
-    record: dict[str, Any] = {}
-    if path.is_file():
-        record = json.loads(path.read_text(encoding="utf-8"))
-    record["performance_estimation"] = result
-    return record
 
 
 def table(result: dict[str, Any]) -> str:

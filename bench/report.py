@@ -84,6 +84,16 @@ def evaluate(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def merge_case(path: Path, case: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The record at `path` (if any) with its `case` key replaced by `result` (a pure case run
+    on its own joins the last full record)."""
+    record: dict[str, Any] = {}
+    if path.is_file():
+        record = json.loads(path.read_text(encoding="utf-8"))
+    record[case] = result
+    return record
+
+
 def write(record: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.drift_delays import merge_into, outcome, scenarios, table
+from bench.drift_delays import outcome, scenarios, table
+from bench.report import merge_case
 
 
 def test_outcome_counts_false_alarms_before_the_onset_and_the_first_delay_after() -> None:
@@ -16,9 +17,10 @@ def test_outcome_counts_false_alarms_before_the_onset_and_the_first_delay_after(
 def test_merge_keeps_the_rest_of_the_record(tmp_path: Path) -> None:
     path = tmp_path / "latest.json"
     path.write_text(json.dumps({"e2e_eps": 123.0, "drift_delays": {"old": True}}))
-    merged = merge_into(path, {"rows": []})
+    merged = merge_case(path, "drift_delays", {"rows": []})
     assert merged == {"e2e_eps": 123.0, "drift_delays": {"rows": []}}
-    assert merge_into(tmp_path / "missing.json", {"rows": []}) == {"drift_delays": {"rows": []}}
+    missing = merge_case(tmp_path / "missing.json", "drift_delays", {"rows": []})
+    assert missing == {"drift_delays": {"rows": []}}
 
 
 def test_table_has_one_row_per_scenario() -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.performance_estimation import Setup, merge_into, run_scenario, table
+from bench.performance_estimation import Setup, run_scenario, table
+from bench.report import merge_case
 from bench.settings import ALL_CASES, DEFAULT_CASES, PURE_CASES
 from drift import EstimationReference
 from model.features import CATEGORIES
@@ -60,8 +61,8 @@ def test_table_and_merge(tmp_path: Path) -> None:
         "| s | 1.50 | 2.2 % (-1.0 %) | 3.0 % | 4.0 % | 90% | 1,234 | yes |")
     path = tmp_path / "latest.json"
     path.write_text(json.dumps({"e2e_eps": 1.0, "performance_estimation": {"old": True}}))
-    assert merge_into(path, {"rows": []}) == {"e2e_eps": 1.0,
-                                              "performance_estimation": {"rows": []}}
+    assert merge_case(path, "performance_estimation", {"rows": []}) == {
+        "e2e_eps": 1.0, "performance_estimation": {"rows": []}}
 
 
 def test_the_case_is_selectable_and_pure() -> None:
