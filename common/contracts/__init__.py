@@ -15,6 +15,7 @@ module             holds
                    `DeadLetterCause` it writes to the headers
 `labels`           the label: `LABEL_FIELDS`, `Label`/`InvalidLabel`, `encode_label`/`decode_label`
 `drift_reports`    the drift-report record: its field names, `drift_report_record`, the encoder
+`models`           model announcements on the compacted models topic: `Announcement`, the codec
 =================  ==============================================================================
 
 Nothing here raises for a bad message: decoders return a value that says what is wrong
@@ -67,6 +68,17 @@ from common.contracts.labels import (
     decode_label,
     encode_label,
 )
+from common.contracts.models import (
+    ALIASES,
+    ANNOUNCEMENT_FIELDS,
+    MODELS_TOPIC,
+    MODELS_TOPIC_CONFIG,
+    Announcement,
+    InvalidAnnouncement,
+    Withdrawal,
+    decode_announcement,
+    encode_announcement,
+)
 from common.contracts.predictions import (
     PREDICTION_FIELDS,
     encode_prediction,
@@ -83,6 +95,15 @@ from common.contracts.topics import (
 )
 
 __all__ = [
+    "ALIASES",
+    "ANNOUNCEMENT_FIELDS",
+    "MODELS_TOPIC",
+    "MODELS_TOPIC_CONFIG",
+    "Announcement",
+    "InvalidAnnouncement",
+    "Withdrawal",
+    "decode_announcement",
+    "encode_announcement",
     "CONCEPT_FIELDS",
     "CONSUMER_GROUP_HEADER",
     "DATA_FIELDS",
