@@ -6,7 +6,9 @@
       load the model --> drift observer (consumer.drift) --> HTTP server (consumer.ops)
       --> broker check, consumer, producer, sink, lag tracker (consumer.edge)
       --> BatchProcessor + ConsumeLoop (consumer.loop) --> transform (consumer.pipeline)
-      --> on exit, in reverse: lag tracker, consumer, sink, drift observer, HTTP server
+      --> the model follower (consumer.models: announced models swapped in between batches)
+      --> on exit, in reverse: model follower, lag tracker, consumer, sink, drift observer,
+          HTTP server
 
 Every resource is registered on one `ExitStack` as soon as it exists, so whatever fails (the
 broker check, the loop, a signal) closes exactly what was opened, in reverse order.
@@ -78,6 +80,7 @@ from consumer.loop.flow import LabelFlow
 from consumer.loop.processor import BatchProcessor
 from consumer.loop.retry import BACKOFF_MAX
 from consumer.loop.summary import RunSummary
+from consumer.models.build import build_model_changes
 from consumer.observers import BatchObserver, LabelHandler, call_safely
 from consumer.ops.http import HealthState, MetricsServer
 from consumer.ops.metrics import ConsumerMetrics
@@ -161,11 +164,15 @@ class ScoringService:
             stack.callback(lag.stop)
             stack.callback(self._stopping)  # first of all on the way out: /readyz fails at once
             labels = self.label_handler
+            changes = build_model_changes(s, model, self.registry, self.metrics, self.drift)
+            shadow = [changes.shadow] if changes is not None else []
             processor = BatchProcessor(
                 s, scorer=Scorer(model, s.scoring_threads), sink=sink, consumer=consumer,
                 metrics=self.metrics, lag=lag, labels=labels,
                 # the drift observer sees batches like any observer, after the others
-                observers=[*self.observers, *([self.drift] if self.drift is not None else [])],
+                observers=[*self.observers, *shadow,
+                           *([self.drift] if self.drift is not None else [])],
+                models=changes.switch if changes is not None else None,
             )
             loop = ConsumeLoop(
                 s, consumer=consumer, processor=processor, lag=lag, metrics=self.metrics,
@@ -174,6 +181,9 @@ class ScoringService:
                 summary=self.summary,
             )
             self._subscribe(consumer, lag)
+            if changes is not None:
+                changes.start()
+                stack.callback(changes.close)
             log.info(
                 "scoring %s -> %s (dlq %s) as group %s, %s, model %s",
                 s.input_topic, s.output_topic, s.dlq_topic, s.group_id, s.guarantee, model.version,

@@ -20,6 +20,7 @@ from common.contracts.events import (
     MAX_HEADERS,
     MAX_KEY_BYTES,
 )
+from common.contracts.models import MODELS_TOPIC
 from common.contracts.topics import (
     DLQ_TOPIC,
     DRIFT_REPORTS_TOPIC,
@@ -50,7 +51,10 @@ RESERVED_KAFKA_KEYS = frozenset(
 
 
 # Topics that must all differ (the ones left empty excepted).
-TOPIC_FIELDS = ("input_topic", "output_topic", "dlq_topic", "labels_topic", "drift_reports_topic")
+TOPIC_FIELDS = (
+    "input_topic", "output_topic", "dlq_topic", "labels_topic", "drift_reports_topic",
+    "models_topic", "shadow_topic",
+)
 
 
 class ConsumerSettings(BaseSettings):
@@ -199,6 +203,20 @@ class ConsumerSettings(BaseSettings):
     label_pending_wait: float = Field(
         60.0, gt=0, le=86_400, description="seconds such a label waits before counting unmatched"
     )
+    # -- model changes while serving (consumer.models, issue 15) --------------------------------
+    models_topic: str = Field(
+        MODELS_TOPIC,
+        description="compacted topic of model announcements to follow: a new champion is "
+        "loaded, verified and swapped in between two batches, a challenger shadow-scored ('' "
+        "or a pinned --model-sha256: serve the startup model only)",
+    )
+    shadow_topic: str = Field(
+        "", description="the challenger's shadow predictions also go here ('' : metrics only)"
+    )
+    model_window: int = Field(
+        2000, ge=10, le=1_000_000,
+        description="joined labels in each model's window MAE (diamond_concept_window_mae)",
+    )
     # -- fault injection (consumer.testing.faults): for fault-injection tests only -------------
     fault: str = Field(
         "", description="fault-injection tests only: '<point>:<action>[=S][@n]' (empty: off)"
@@ -255,7 +273,15 @@ class ConsumerSettings(BaseSettings):
             topics.append(self.labels_topic)
         if self.drift_enabled and self.drift_reports_topic:
             topics.append(self.drift_reports_topic)
+        if self.shadow_topic:
+            topics.append(self.shadow_topic)
         return tuple(topics)
+
+    @property
+    def follows_models(self) -> bool:
+        """Announced models are followed: a models topic and no pinned model (a pin names the
+        one model this service may run)."""
+        return bool(self.models_topic) and self.model_sha256 is None
 
     @property
     def exactly_once(self) -> bool:

@@ -29,6 +29,7 @@ from consumer.drift.build import (
     build_drift_observer,
     build_estimator,
     check_copartitioned,
+    new_label_join,
 )
 from consumer.drift.evaluator import Evaluator, ReportSource
 from consumer.drift.feed import ConceptFeed, DataFeed, EstimateFeed, TransitionTimes
@@ -66,6 +67,7 @@ __all__ = [
     "build_detectors",
     "build_drift_observer",
     "build_estimator",
+    "new_label_join",
     "check_copartitioned",
     "decode_label",
     "decode_labels",

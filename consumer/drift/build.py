@@ -80,6 +80,14 @@ def build_estimator(settings: ConsumerSettings, model: Any) -> PerformanceEstima
         return None
 
 
+def new_label_join(settings: ConsumerSettings) -> LabelJoin:
+    """A label join with the settings' bounds (the service's, and the challenger's shadow)."""
+    return LabelJoin(
+        cache_size=settings.label_cache_size, ttl=settings.label_cache_ttl,
+        pending_size=settings.label_pending_size, pending_wait=settings.label_pending_wait,
+    )
+
+
 def build_drift_observer(
     settings: ConsumerSettings, model: Any, registry: CollectorRegistry
 ) -> DriftObserver | None:
@@ -101,10 +109,7 @@ def build_drift_observer(
     )
     concept_feed = join = None
     if with_labels:
-        join = LabelJoin(
-            cache_size=settings.label_cache_size, ttl=settings.label_cache_ttl,
-            pending_size=settings.label_pending_size, pending_wait=settings.label_pending_wait,
-        )
+        join = new_label_join(settings)
         if concept is not None:
             concept_feed = ConceptFeed(concept, on_transition=metrics.count_transition)
     instance = instance_id(settings)

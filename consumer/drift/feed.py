@@ -144,6 +144,11 @@ class EstimateFeed(_Feed):
         self.estimator.reset()
         self.times.clear()
 
+    def replace(self, estimator: PerformanceEstimator) -> None:
+        """A new model with its own loss model: estimate with it from now on."""
+        self.estimator = estimator
+        self.times.clear()
+
 
 class ConceptFeed(_Feed):
     """Concept drift: `SequentialConcept.update` for the labels joined after each batch (the

@@ -102,6 +102,7 @@ class LabelJoin:
         self.counts = LabelCounts()
         self.evicted_size = 0
         self.evicted_ttl = 0
+        self.evicted_model = 0  # dropped by `forget_predictions` (the model changed)
         self.pending_matched = 0  # pending labels joined when their event was scored
         self._ttl_ms = ttl * 1000.0
         self._slot_size = max(1, cache_size // GENERATIONS)
@@ -200,6 +201,14 @@ class LabelJoin:
             self._cached -= len(dropped.predictions)
             self.evicted_ttl += len(dropped.predictions)
         self.counts.unmatched += _expire(self._pending, now - self.pending_wait, self.max_evictions)
+
+    def forget_predictions(self) -> None:
+        """Drop every cached prediction (the model that made them is no longer served); labels
+        still pending stay, for the new model's predictions."""
+        self.evicted_model += self._cached
+        self._generations.clear()
+        self._cached = 0
+        self._true, self._pred = [], []
 
     def take_matched(self) -> tuple[np.ndarray, np.ndarray]:
         """(y_true, y_pred) of the labels matched since the last call, for one vectorised

@@ -27,6 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
@@ -76,6 +77,9 @@ class LabelFeed:
         self._synced = LabelCounts()
         self._evicted: dict[str, int] = {}
         self._invalid_log = RateLimitedLog(log)
+        # champion vs challenger (consumer.models.shadow), set by the service when it follows
+        # the models topic
+        self.comparison: LabelListener | None = None
 
     @property
     def counts(self) -> LabelCounts:
@@ -83,6 +87,10 @@ class LabelFeed:
 
     def add_predictions(self, event_ids: Sequence[str], predictions: np.ndarray) -> None:
         self.join.add_predictions(event_ids, predictions)
+
+    def forget_predictions(self) -> None:
+        """The model changed: its cached predictions go (their labels count unmatched)."""
+        self.join.forget_predictions()
 
     def on_labels(self, messages: Sequence[MessageLike]) -> None:
         if not messages:
@@ -98,6 +106,9 @@ class LabelFeed:
         published = [timestamp_ms(messages[i], now_ms) for i in decoded.positions]
         self.join.add_invalid(len(decoded.invalid))
         self.join.add_labels(decoded.event_ids, decoded.prices, decoded.event_times, published)
+        if self.comparison is not None:
+            self.comparison.on_labels(decoded.event_ids, decoded.prices, decoded.event_times,
+                                      published)
         self.on_received(len(messages))
 
     def should_pause(self) -> bool:
@@ -128,6 +139,9 @@ class LabelFeed:
         y_true, y_pred = self.join.take_matched()
         if self.concept is not None and y_true.size:
             self.concept.update(clip_errors(y_true, y_pred, self.concept), y_pred)
+        if self.comparison is not None:
+            self.comparison.on_matched(y_true, y_pred)
+            self.comparison.after_batch()
         self.on_idle()
 
     def on_idle(self) -> None:
@@ -142,13 +156,27 @@ class LabelFeed:
             if delta:
                 counter.inc(delta)
                 setattr(seen, outcome, getattr(now, outcome))
-        for reason, total in (("size", join.evicted_size), ("ttl", join.evicted_ttl)):
+        for reason, total in (
+            ("size", join.evicted_size), ("ttl", join.evicted_ttl),
+            ("model_change", join.evicted_model),
+        ):
             delta = total - self._evicted.get(reason, 0)
             if delta:
                 self.metrics.cache_evictions.labels(reason=reason).inc(delta)
                 self._evicted[reason] = total
         self.metrics.label_cache_size.set(join.cache_len)
         self.metrics.labels_pending.set(join.pending_len)
+
+
+class LabelListener(Protocol):
+    """Also fed the decoded labels and the matched pairs (`consumer.models.ModelComparison`)."""
+
+    def on_labels(
+        self, event_ids: Sequence[str], prices: Sequence[float], event_times: Sequence[int],
+        published_ms: Sequence[int],
+    ) -> None: ...
+    def on_matched(self, y_true: np.ndarray, y_pred: np.ndarray) -> None: ...
+    def after_batch(self) -> None: ...
 
 
 def clip_errors(y_true: np.ndarray, y_pred: np.ndarray, concept: ConceptFeed) -> np.ndarray:

@@ -164,7 +164,7 @@ class DriftMetrics:
             "diamond_label_cache_evictions", "Predictions dropped from the label cache unjoined",
             ["reason"], registry=r,
         )
-        for reason in ("size", "ttl"):
+        for reason in ("size", "ttl", "model_change"):
             self.cache_evictions.labels(reason=reason)
         self.label_cache_size = Gauge(
             "diamond_label_cache_size", "Predictions cached for the label join", registry=r

@@ -35,7 +35,14 @@ from consumer.drift.join import LabelCounts
 from consumer.drift.label_feed import LabelFeed
 from consumer.drift.schedule import EvaluationSchedule
 from consumer.pipeline.batch import BatchMeta
-from drift import ReferenceProfile, SequentialConcept, SequentialMonitor
+from drift import (
+    PerformanceEstimator,
+    ReferenceProfile,
+    SequentialConcept,
+    SequentialMonitor,
+)
+
+KEEP = object()  # `reset(estimator=KEEP)`: restart the current estimator
 
 
 class DriftObserver:
@@ -118,10 +125,19 @@ class DriftObserver:
         self.evaluator.metrics.evaluation_duration.observe(duration)
         return record
 
-    def reset(self, profile: ReferenceProfile | None = None, *, model_version: str = "") -> None:
+    def reset(
+        self,
+        profile: ReferenceProfile | None = None,
+        *,
+        model_version: str = "",
+        estimator: PerformanceEstimator | None | object = KEEP,
+    ) -> None:
         """The model (and with it maybe the profile) changed: lower every flag and restart
         every statistic, without a transition (a reset is not a drift ending). A new `profile`
-        gets new detectors, built like the first ones; None keeps the current profile."""
+        gets new detectors, built like the first ones; None keeps the current profile. A new
+        model's `estimator` (its loss model; None: it has none) replaces the current one;
+        `KEEP` restarts the current one. The label join forgets the cached predictions: their
+        labels would measure the previous model."""
         monitor = self.feed.monitor
         concept = self.concept.concept if self.concept is not None else None
         if profile is not None and profile is not monitor.profile:
@@ -133,8 +149,9 @@ class DriftObserver:
             if concept is not None:
                 concept.reset()
         self.feed.reset(monitor)
-        if self.estimate is not None:  # estimates the same loss model: restarted, not rebuilt
-            self.estimate.reset()
+        self._reset_estimate(estimator)
+        if self.labels is not None:
+            self.labels.forget_predictions()
         if self.concept is not None:
             if concept is None:  # the new profile has no error bins: keep the old, restarted
                 concept = self.concept.concept
@@ -144,8 +161,26 @@ class DriftObserver:
             self.evaluator.source = replace(self.evaluator.source, model_version=model_version)
         self.evaluator.show_states()
 
+    def _reset_estimate(self, estimator: PerformanceEstimator | None | object) -> None:
+        if estimator is KEEP:
+            if self.estimate is not None:  # the same loss model: restarted, not rebuilt
+                self.estimate.reset()
+            return
+        if isinstance(estimator, PerformanceEstimator):
+            if self.estimate is not None:
+                self.estimate.replace(estimator)
+            else:
+                self.estimate = EstimateFeed(
+                    estimator, on_transition=self.feed.times.on_transition,
+                    wall=self.feed.times.wall,
+                )
+        else:
+            self.estimate = None
+        self.evaluator.estimate = self.estimate
+
     def close(self) -> None:
         self.evaluator.close()
+
 
 
 Rebuild = Callable[[ReferenceProfile], tuple[SequentialMonitor, SequentialConcept | None]]

@@ -27,7 +27,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
+from common.contracts.models import MODELS_TOPIC_CONFIG
 from common.kafka.config import client_config, redact
+from common.kafka.reading import reader_config
 from common.kafka.topics import cluster_metadata, create_topics
 from consumer.edge.delivery import MESSAGE_TIMEOUT_MS
 from consumer.exceptions import KafkaConfigError
@@ -141,6 +143,21 @@ def offsets_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
     return client_config(settings.bootstrap_servers, base, settings.kafka_config)
 
 
+def models_reader_config(settings: ConsumerSettings) -> dict[str, Any]:
+    """The model follower's reader: assigned the models topic's partition, never in a group,
+    never committing (`common.kafka.reading.reader_config`)."""
+    base = reader_config(settings.bootstrap_servers, {
+        "enable.partition.eof": False,
+        "client.id": f"diamond-scorer-models-{instance_id(settings)}",
+        "logger": kafka_log,
+    })
+    return client_config(settings.bootstrap_servers, base, settings.kafka_config)
+
+
+def build_models_reader(settings: ConsumerSettings) -> Consumer:
+    return _build(Consumer, "models reader", models_reader_config(settings))
+
+
 def build_offsets_reader(settings: ConsumerSettings) -> Consumer:
     return _build(Consumer, "lag offsets reader", offsets_reader_config(settings))
 
@@ -227,6 +244,11 @@ def _create_missing(
     missing = [t for t in settings.topics_to_create if t not in topics]
     topics.update(create_topics(admin, missing, partitions=topics.get(settings.input_topic, 3),
                                 replication_factor=-1, timeout=timeout))
+    if settings.follows_models and settings.models_topic not in topics:
+        # one partition, compacted: the latest announcement per alias, in order
+        topics.update(create_topics(admin, [settings.models_topic], partitions=1,
+                                    replication_factor=-1, config=MODELS_TOPIC_CONFIG,
+                                    timeout=timeout))
 
 
 TRANSACTION_TIMEOUT_MS = 60_000  # producer_config sets it (kafka_config may override)

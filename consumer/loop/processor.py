@@ -28,6 +28,7 @@ import numpy as np
 from consumer.edge.delivery import OutputRejectedError, Sink
 from consumer.edge.lag import LagTracker
 from consumer.edge.offsets import next_offsets
+from consumer.models.switch import ModelSwitch
 from consumer.observers import BatchObserver, LabelHandler, Scheduled, call_safely, notify
 from consumer.ops.metrics import ConsumerMetrics, observe_many
 from consumer.ops.ratelimit import RateLimitedLog
@@ -60,6 +61,7 @@ class BatchProcessor:
         lag: LagTracker,
         observers: Sequence[BatchObserver] = (),
         labels: LabelHandler | None = None,
+        models: ModelSwitch | None = None,
     ) -> None:
         self.config = PipelineConfig.from_settings(settings)
         self.scorer = scorer
@@ -71,6 +73,7 @@ class BatchProcessor:
         self.scheduled = [o for o in self.observers if isinstance(o, Scheduled)]
         self.labels = labels
         self.labels_topic = labels.labels_topic if labels is not None else None
+        self.models = models  # swaps announced models in between two batches
         self.reject_log = RateLimitedLog(log)
         # (topic, partition, offset) -> how often the broker refused that event's output
         self.refused: dict[tuple[str | None, int, int], int] = {}
@@ -81,6 +84,8 @@ class BatchProcessor:
         they are dead-lettered (``scoring_failed``, see `transform`)."""
         m = self.metrics
         started = time.perf_counter()
+        if self.models is not None:  # between two batches: this one is scored whole by one model
+            self.scorer = self.models.between_batches(self.scorer)
         inputs, labels = self.split_labels(messages)
         out = transform(inputs, scorer=self.scorer, config=self.config, refused=self.refused)
         for msg, result in out.rejected:
@@ -141,7 +146,10 @@ class BatchProcessor:
             del self.refused[next(iter(self.refused))]
 
     def idle(self) -> None:
-        """A poll returned nothing: the scheduled observers' `on_idle` (e.g. evaluate if due)."""
+        """A poll returned nothing: a model swap if one waits, the scheduled observers'
+        `on_idle` (e.g. evaluate if due)."""
+        if self.models is not None:
+            self.scorer = self.models.between_batches(self.scorer)
         for observer in self.scheduled:
             call_safely(observer.on_idle, type(observer).__name__, self.metrics)
 

@@ -1,4 +1,4 @@
-"""Settings refuse any two of the five topics being equal (issue 12.4)."""
+"""Settings refuse any two of the seven topics being equal (issue 12.4, 15)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from pydantic import ValidationError
 from consumer.__main__ import main
 from consumer.settings import ConsumerSettings
 
-TOPIC_FIELDS = ("input_topic", "output_topic", "dlq_topic", "labels_topic", "drift_reports_topic")
+TOPIC_FIELDS = (
+    "input_topic", "output_topic", "dlq_topic", "labels_topic", "drift_reports_topic",
+    "models_topic", "shadow_topic",
+)
 PAIRS = list(combinations(TOPIC_FIELDS, 2))
 
 
 def test_every_pair_of_topic_settings_is_checked() -> None:
-    assert len(PAIRS) == 10  # input, output, dlq, labels, drift reports
+    assert len(PAIRS) == 21  # input, output, dlq, labels, drift reports, models, shadow
 
 
 @pytest.mark.parametrize(("first", "second"), PAIRS)

@@ -176,3 +176,18 @@ def test_the_loss_model_predicts_per_1024_sampled_events_and_before_a_report(
     assert calls == [250]  # estimated before the report
     feed(observer, diamonds(rng, 5000))
     assert calls == [250, 1250]
+
+
+def test_a_new_models_estimator_replaces_the_old_one(profile, detectors, reference) -> None:
+    observer, registry, _ = with_estimate(profile, detectors, reference)
+    assert observer.estimate is not None
+    old = observer.estimate.estimator
+    new = PerformanceEstimator(reference, PriceShareLoss())
+    observer.reset(profile, model_version="hgb-next", estimator=new)
+    assert observer.estimate.estimator is new and observer.estimate.estimator is not old
+    assert observer.evaluator.estimate is observer.estimate
+    observer.reset(profile, model_version="hgb-older", estimator=None)  # a model without one
+    assert observer.estimate is None and observer.evaluator.estimate is None
+    assert observer.evaluate()["estimated"] is None
+    observer.reset(profile, model_version="hgb-again", estimator=new)  # and back
+    assert observer.estimate is not None and observer.evaluator.estimate is observer.estimate

@@ -150,3 +150,16 @@ def test_bad_parameters_raise() -> None:
     join, _ = make()
     with pytest.raises(ValueError, match="2 event ids but 1 predictions"):
         join.add_predictions(["a", "b"], np.array([1.0]))
+
+
+def test_forget_predictions_drops_the_cache_but_keeps_pending_labels() -> None:
+    join = LabelJoin(cache_size=100, ttl=60, pending_size=100, pending_wait=60)
+    join.add_predictions(["a", "b"], np.array([1.0, 2.0]))
+    join.add_labels(["c"], [3.0], [0], [0])  # waits for its prediction
+    join.forget_predictions()
+    assert join.cache_len == 0 and join.evicted_model == 2 and join.pending_len == 1
+    join.add_labels(["a"], [5.0], [0], [0])  # the old model's prediction is gone
+    assert join.counts.matched == 0
+    join.add_predictions(["c"], np.array([4.0]))  # the new model scores the waiting one
+    y_true, y_pred = join.take_matched()
+    assert y_true.tolist() == [3.0] and y_pred.tolist() == [4.0]
