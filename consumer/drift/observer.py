@@ -131,19 +131,24 @@ class DriftObserver:
         *,
         model_version: str = "",
         estimator: PerformanceEstimator | None | object = KEEP,
+        detectors: Detectors | None = None,
     ) -> None:
         """The model (and with it maybe the profile) changed: lower every flag and restart
         every statistic, without a transition (a reset is not a drift ending). A new `profile`
-        gets new detectors, built like the first ones; None keeps the current profile. A new
+        gets new detectors, built like the first ones (or `detectors`, built for it already,
+        off the loop's thread); None keeps the current profile. A new
         model's `estimator` (its loss model; None: it has none) replaces the current one;
         `KEEP` restarts the current one. The label join forgets the cached predictions: their
         labels would measure the previous model."""
         monitor = self.feed.monitor
         concept = self.concept.concept if self.concept is not None else None
         if profile is not None and profile is not monitor.profile:
-            if self.rebuild is None:
+            if detectors is not None:
+                monitor, concept = detectors
+            elif self.rebuild is None:
                 raise ValueError("this observer cannot build detectors for a new profile")
-            monitor, concept = self.rebuild(profile)
+            else:
+                monitor, concept = self.rebuild(profile)
         else:
             monitor.reset()
             if concept is not None:
@@ -183,4 +188,5 @@ class DriftObserver:
 
 
 
-Rebuild = Callable[[ReferenceProfile], tuple[SequentialMonitor, SequentialConcept | None]]
+Detectors = tuple[SequentialMonitor, SequentialConcept | None]
+Rebuild = Callable[[ReferenceProfile], Detectors]

@@ -10,18 +10,29 @@ from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
 
 from common.kafka import client_config
-from consumer.drift import DriftObserver, build_estimator, new_label_join
+from consumer.drift import DriftObserver, build_detectors, build_estimator, new_label_join
+from consumer.drift.observer import Detectors
 from consumer.edge.clients import build_models_reader, instance_id, kafka_log
 from consumer.models.follower import ModelFollower
 from consumer.models.metrics import ModelMetrics
 from consumer.models.shadow import ModelComparison, ShadowScoring
-from consumer.models.slot import ModelSlot
+from consumer.models.slot import ModelSlot, Offer
 from consumer.models.switch import ModelSwitch
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.pipeline.scoring import Scorer
 from consumer.settings import ConsumerSettings
+from drift import PerformanceEstimator, ReferenceProfile
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded model's scorer and, for a champion, its drift detectors and estimator."""
+
+    scorer: Scorer
+    detectors: Detectors | None = None
+    estimator: PerformanceEstimator | None = None
 
 
 @dataclass
@@ -73,11 +84,24 @@ def build_model_changes(
     producer = Producer(shadow_producer_config(s)) if s.shadow_topic else None
     shadow = ShadowScoring(metrics, comparison, producer=producer, topic=s.shadow_topic)
 
-    def on_champion(new: Any) -> None:
+    def prepare(alias: str, new: Any) -> Prepared:
+        """In the follower's thread: everything a swap needs that takes time."""
+        scorer = Scorer(new, s.scoring_threads)
+        profile = getattr(new, "profile", None)
+        if alias != "champion" or drift is None or not isinstance(profile, ReferenceProfile):
+            return Prepared(scorer)
+        detectors = build_detectors(s, profile, concept=s.label_join)
+        return Prepared(scorer, detectors, build_estimator(s, new))
+
+    def on_champion(offer: Offer) -> None:
+        new, prepared = offer.model, offer.prepared
         service_metrics.set_model(new.version, new.model_type, new.sha256)
         if drift is not None:
-            drift.reset(getattr(new, "profile", None), model_version=new.version,
-                        estimator=build_estimator(s, new))
+            if isinstance(prepared, Prepared) and prepared.detectors is not None:
+                drift.reset(new.profile, model_version=new.version,
+                            estimator=prepared.estimator, detectors=prepared.detectors)
+            else:  # no reference profile of its own: the current one, restarted
+                drift.reset(None, model_version=new.version, estimator=build_estimator(s, new))
 
     slot = ModelSlot()
     switch = ModelSwitch(
@@ -86,6 +110,6 @@ def build_model_changes(
     )
     follower = ModelFollower(
         consumer=build_models_reader(s), topic=s.models_topic, slot=slot, metrics=metrics,
-        champion=getattr(model, "sha256", None),
+        champion=getattr(model, "sha256", None), prepare=prepare,
     )
     return ModelChanges(follower, switch, shadow)

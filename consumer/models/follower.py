@@ -4,8 +4,9 @@ The topic is compacted and has one partition (`common.contracts.models`). The fo
 from the beginning with a consumer that is assigned the partition and never joins a group nor
 commits, so every replica learns each alias's current version at start and every change after.
 Loading and verifying (reading the pickle once, hashing it against the announcement's sha256 and
-the metadata's, unpickling) happens in this thread, never in the loop's: the loop only swaps a
-model that is ready (`consumer.models.switch`).
+the metadata's, unpickling) and preparing (the scorer, the drift detectors of the new reference
+profile: ~0.1 s) happen in this thread, never in the loop's: the loop only swaps in a model that
+is ready (`consumer.models.switch`).
 
 Of a burst of announcements only the latest per alias is loaded. An announcement of what is
 already served (or offered) is a no-op, so the compacted record of the startup champion costs
@@ -40,6 +41,7 @@ POLL_TIMEOUT = 0.5  # seconds: how soon the thread notices a stop
 BATCH = 100  # announcements per consume(): a handful per day in practice
 
 Loader = Callable[[Announcement], Any]
+Prepare = Callable[[str, Any], Any]  # (alias, loaded model) -> what the switch will need
 
 
 def load_announced(announcement: Announcement) -> Any:
@@ -60,6 +62,7 @@ class ModelFollower:
         metrics: ModelMetrics,
         champion: str | None,
         loader: Loader = load_announced,
+        prepare: Prepare = lambda alias, model: None,
         poll_timeout: float = POLL_TIMEOUT,
     ) -> None:
         self.consumer = consumer
@@ -67,6 +70,7 @@ class ModelFollower:
         self.slot = slot
         self.metrics = metrics
         self.loader = loader
+        self.prepare = prepare
         self.poll_timeout = poll_timeout
         # alias -> the sha256 of what it points at here (served or offered); None: nothing.
         # Compared by content: the same bytes under another version name are no change.
@@ -134,6 +138,7 @@ class ModelFollower:
         started = time.perf_counter()
         try:
             model = self.loader(news)
+            prepared = self.prepare(alias, model)
         except Exception as exc:
             self._refuse(alias, news, exc)
             return None
@@ -142,7 +147,7 @@ class ModelFollower:
         log.info("model follower: %s %s (%s) loaded and verified in %.2f s: %s", alias,
                  news.version, getattr(model, "version", "?"), time.perf_counter() - started,
                  news.reason)
-        return Offer(alias, model, news, time.monotonic())
+        return Offer(alias, model, news, time.monotonic(), prepared)
 
     def _refuse(self, alias: str, news: Announcement, exc: Exception) -> None:
         from model.exceptions import ArtifactIntegrityError

@@ -22,6 +22,7 @@ class Offer:
     model: Any  # a loaded model.artifact.ModelArtifact (consumer.pipeline.ModelLike)
     announcement: Announcement | None
     offered_at: float  # time.monotonic() when it was offered
+    prepared: Any = None  # what the follower built for it off the hot path (scorer, detectors)
 
 
 class ModelSlot:

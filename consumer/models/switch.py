@@ -34,7 +34,7 @@ class ModelSwitch:
         metrics: ModelMetrics,
         *,
         new_scorer: Callable[[Any], Scorer],
-        on_champion: Callable[[Any], None] = lambda model: None,
+        on_champion: Callable[[Offer], None] = lambda offer: None,
         shadow: ShadowScoring | None = None,
         comparison: ModelComparison | None = None,
     ) -> None:
@@ -60,8 +60,8 @@ class ModelSwitch:
         if offer.model is None:  # never serve nothing: a withdrawn champion keeps serving
             log.warning("the champion alias was withdrawn: still serving %s", scorer.version)
             return scorer
-        new = self.new_scorer(offer.model)
-        self.on_champion(offer.model)
+        new = self._scorer(offer)
+        self.on_champion(offer)
         if self.comparison is not None:
             self.comparison.reset_champion()
         if self.shadow is not None and self.shadow.version == new.version:
@@ -79,5 +79,10 @@ class ModelSwitch:
         if offer.model is None:
             self.shadow.stop()
             return
-        self.shadow.start(self.new_scorer(offer.model))
+        self.shadow.start(self._scorer(offer))
         self.metrics.swaps.labels(alias="challenger").inc()
+
+    def _scorer(self, offer: Offer) -> Scorer:
+        """The scorer the follower prepared, else one built now."""
+        scorer = getattr(offer.prepared, "scorer", None)
+        return scorer if isinstance(scorer, Scorer) else self.new_scorer(offer.model)

@@ -329,3 +329,63 @@ def test_labels_partitions_are_paused_while_labels_run_ahead(tiny_model) -> None
     assert ("on_idle", None) in monitor.calls
     idle()
     assert len(consumer.paused) == 3
+
+
+# ------------------------------------------------------------------------- model changes
+
+
+def test_a_swapped_champion_brings_its_own_detectors_prepared_off_the_loop(
+    profile, tiny_model
+) -> None:
+    import time
+
+    from consumer.models.build import Prepared, build_model_changes
+    from consumer.models.slot import Offer
+
+    settings = ConsumerSettings(models_topic="models")
+    registry = CollectorRegistry()
+    service_metrics = ConsumerMetrics(registry)
+    observer = build_drift_observer(settings, ProfiledModel(tiny_model.pipeline, profile),
+                                    registry)
+    assert observer is not None and observer.labels is not None
+    changes = build_model_changes(settings, ProfiledModel(tiny_model.pipeline, profile),
+                                  registry, service_metrics, observer)
+    assert changes is not None
+    try:
+        assert observer.labels.comparison is not None  # the champion window is fed the labels
+        other = ReferenceProfile.from_dict(profile.to_dict())
+        new = ProfiledModel(tiny_model.pipeline, other)
+        prepared = changes.follower.prepare("champion", new)  # the follower's thread does this
+        assert isinstance(prepared, Prepared) and prepared.detectors is not None
+        assert prepared.detectors[0].profile is other
+        assert prepared.scorer.model is new
+        observer.labels.add_predictions(["old"], np.array([1.0]))
+        scorer = changes.switch.between_batches(prepared.scorer)  # nothing offered: unchanged
+        changes.switch.slot.offer(Offer("champion", new, None, time.monotonic(), prepared))
+        assert changes.switch.between_batches(scorer) is prepared.scorer
+        assert observer.feed.monitor is prepared.detectors[0]  # not rebuilt in the loop
+        assert observer.labels.join.cache_len == 0  # the old model's predictions are gone
+        value = registry.get_sample_value
+        assert value("diamond_label_cache_evictions_total", {"reason": "model_change"}) == 0
+        observer.after_batch()  # the label metrics sync after a batch
+        assert value("diamond_label_cache_evictions_total", {"reason": "model_change"}) == 1
+        assert value("diamond_model_swaps_total", {"alias": "champion"}) == 1
+        challenger = changes.follower.prepare("challenger", new)
+        assert challenger.detectors is None  # a challenger is only shadow-scored
+    finally:
+        changes.follower.consumer.close()
+
+
+def test_a_pinned_model_or_no_topic_follows_nothing(profile, tiny_model, caplog) -> None:
+    from consumer.models.build import build_model_changes
+
+    model = ProfiledModel(tiny_model.pipeline, profile)
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics(registry)
+    assert build_model_changes(ConsumerSettings(models_topic=""), model, registry, metrics,
+                               None) is None
+    with caplog.at_level(logging.INFO):
+        assert build_model_changes(ConsumerSettings(model_sha256="a" * 64), model, registry,
+                                   metrics, None) is None
+    assert "pins the model" in caplog.text
+    assert not ConsumerSettings(model_sha256="a" * 64).follows_models

@@ -46,8 +46,8 @@ class Model:
 class Champions:
     seen: list[str] = field(default_factory=list)
 
-    def __call__(self, model: Any) -> None:
-        self.seen.append(model.version)
+    def __call__(self, offer: Offer) -> None:
+        self.seen.append(offer.model.version)
 
 
 def messages(first: int, n: int) -> list[FakeMessage]:
@@ -98,6 +98,19 @@ def test_a_champion_offered_mid_stream_scores_the_whole_next_batch() -> None:
     assert value("diamond_model_swaps_total", {"alias": "champion"}) == 1
     # offsets are untouched: the second batch commits right after the first
     assert [tp.offset for tp in sink.batches[1][2]] == [6]
+
+
+def test_the_scorer_prepared_off_the_hot_path_is_used() -> None:
+    processor, slot, *_ = make()
+    model = Model(Constant(300.0), "m3")
+    prepared = Scorer(model)
+
+    class Prepared:
+        scorer = prepared
+
+    slot.offer(Offer("champion", model, None, time.monotonic(), Prepared()))
+    processor.idle()
+    assert processor.scorer is prepared
 
 
 def test_an_idle_poll_swaps_too() -> None:
