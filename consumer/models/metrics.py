@@ -61,3 +61,6 @@ class ModelMetrics:
             self.swaps.labels(alias=alias)
         for reason in REFUSAL_REASONS:
             self.refused.labels(reason=reason)
+        # the champion's series exist from the start (NaN: no label joined yet)
+        self.window_mae.labels(model="champion").set(float("nan"))
+        self.window_labels.labels(model="champion").set(0)

@@ -30,11 +30,13 @@ COUNTERS = (
     "diamond_observer_errors_total", "diamond_labels_received_total",
     "diamond_labels_matched_total", "diamond_labels_unmatched_total",
     "diamond_drift_evaluations_total", "diamond_drift_events_total",
-    "diamond_drift_transitions_total",
+    "diamond_drift_transitions_total", "diamond_model_swaps_total", "diamond_model_refused_total",
+    "diamond_shadow_scoring_failures_total",
 )
 HISTOGRAMS = (
     "diamond_batch_size", "diamond_scoring_duration_seconds", "diamond_batch_duration_seconds",
-    "diamond_end_to_end_latency_seconds",
+    "diamond_end_to_end_latency_seconds", "diamond_model_load_seconds",
+    "diamond_model_swap_delay_seconds", "diamond_shadow_scoring_seconds",
 )
 GAUGES = (
     "diamond_consumer_lag", "diamond_consumer_lag_total", "diamond_committed_offset",
@@ -50,7 +52,8 @@ GAUGES = (
     "diamond_drift_last_evaluation_timestamp_seconds",
     "diamond_estimated_mae", "diamond_estimated_rmse", "diamond_estimated_mae_ratio",
     "diamond_estimated_drift_detected", "diamond_estimated_drift_statistic",
-    "diamond_estimated_drift_threshold",
+    "diamond_estimated_drift_threshold", "diamond_concept_window_mae",
+    "diamond_concept_window_labels", "diamond_model_challenger",
 )
 # Series Prometheus itself creates.
 BUILTIN_SERIES = ("up", "ALERTS", "ALERTS_FOR_STATE")
@@ -246,6 +249,7 @@ def test_dashboard_covers_the_key_metrics(dashboard: dict[str, Any]) -> None:
         "diamond_concept_mae_ratio", "diamond_labels_matched_total",
         "diamond_labels_unmatched_total", "diamond_model_info", "ALERTS",
         "diamond_estimated_mae", "diamond_estimated_drift_detected",
+        "diamond_concept_window_mae", "diamond_model_swaps_total", "diamond_model_refused_total",
     }
     assert expected <= used, f"not on the dashboard: {sorted(expected - used)}"
 
@@ -289,16 +293,19 @@ def test_substituted_queries_are_plain_promql(dashboard: dict[str, Any]) -> None
             assert query.count("(") == query.count(")"), f"{where}: unbalanced {query}"
 
 
-def test_the_drift_names_listed_here_are_the_consumer_drift_series() -> None:
+def test_the_drift_and_model_names_listed_here_are_the_consumer_series() -> None:
     from prometheus_client import CollectorRegistry
 
     from consumer.drift import DriftMetrics
+    from consumer.models import ModelMetrics
 
     registry = CollectorRegistry()
     DriftMetrics(registry, FEATURES)
+    ModelMetrics(registry)
     exposed = {s.name for metric in registry.collect() for s in metric.samples}
     listed = {name for name in COUNTERS + GAUGES
               if name.startswith(("diamond_feature_drift", "diamond_prediction_drift",
                                   "diamond_dataset_drift", "diamond_concept", "diamond_drift",
-                                  "diamond_estimated"))}
+                                  "diamond_estimated", "diamond_model_swaps",
+                                  "diamond_model_refused", "diamond_shadow"))}
     assert listed <= exposed, sorted(listed - exposed)
