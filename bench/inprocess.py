@@ -90,6 +90,9 @@ class E2EResult:
     batches: int
     dead_lettered: int
     retries: int
+    scoring_seconds: float = 0.0  # the champion's predicts, summed
+    shadow_seconds: float = 0.0  # the challenger's (shadow) predicts, summed
+    shadow_batches: int = 0  # batches the challenger scored
 
 
 def e2e(settings: ConsumerSettings, model: ModelLike, events: int) -> E2EResult:
@@ -100,8 +103,13 @@ def e2e(settings: ConsumerSettings, model: ModelLike, events: int) -> E2EResult:
     if summary.consumed != events:
         raise CaseError(f"the consumer committed {summary.consumed} events, expected {events}")
     seconds = clock.seconds
-    return E2EResult(events / seconds, events, seconds, summary.batches, summary.dead_lettered,
-                     summary.retries)
+    value = registry.get_sample_value
+    return E2EResult(
+        events / seconds, events, seconds, summary.batches, summary.dead_lettered,
+        summary.retries, value("diamond_scoring_duration_seconds_sum") or 0.0,
+        value("diamond_shadow_scoring_seconds_sum") or 0.0,
+        int(value("diamond_shadow_scoring_seconds_count") or 0),
+    )
 
 
 def naive(bootstrap_servers: str, topic: str, output_topic: str, group_id: str,

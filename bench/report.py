@@ -45,6 +45,10 @@ CHECKS: dict[str, Check] = {
                      lambda v: v >= 100),
     "e2e_vs_drift_off": ("e2e / drift off", ">= 0.9", _ratio("e2e_eps", "drift_off_eps"),
                          lambda v: v >= 0.9),
+    "shadow_predict_vs_champion": (
+        "shadow predict / champion predict (s per batch)", "<= 1.2",
+        lambda r: r.get("shadow_predict_ratio") if isinstance(
+            r.get("shadow_predict_ratio"), int | float) else None, lambda v: v <= 1.2),
     "exactly_once_vs_at_least_once": (
         "exactly-once / at-least-once", ">= 0.8",
         _ratio("e2e_exactly_once_eps", "e2e_at_least_once_eps"), lambda v: v >= 0.8),
@@ -62,8 +66,8 @@ CHECKS: dict[str, Check] = {
 
 RESULT_KEYS = (
     "model", "model_version", "ceiling_eps", "e2e_eps", "e2e_at_least_once_eps",
-    "e2e_exactly_once_eps", "drift_off_eps", "naive_eps", "latency_ms", "latency_curve", "rss_mb",
-    "startup_s",
+    "e2e_exactly_once_eps", "drift_off_eps", "shadow_eps", "shadow_predict_ratio", "naive_eps",
+    "latency_ms", "latency_curve", "rss_mb", "startup_s",
 )
 
 
@@ -121,6 +125,7 @@ def table(record: dict[str, Any]) -> str:
         ("e2e at-least-once", _fmt(record.get("e2e_at_least_once_eps"), " ev/s")),
         ("e2e exactly-once", _fmt(record.get("e2e_exactly_once_eps"), " ev/s")),
         ("e2e drift off", _fmt(record.get("drift_off_eps"), " ev/s")),
+        ("e2e challenger in shadow", _fmt(record.get("shadow_eps"), " ev/s")),
         ("naive loop", _fmt(record.get("naive_eps"), " ev/s")),
         ("latency (ms)", _fmt(record.get("latency_ms"))),
         ("peak RSS", _fmt(record.get("rss_mb"), " MB")),

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import Producer
+
 from bench import inprocess
 from bench.broker import bench_broker
 from bench.env import machine_facts
@@ -20,6 +22,7 @@ from bench.profiling import profile_call
 from bench.report import empty_record, evaluate
 from bench.settings import BenchSettings, Plan
 from bench.topics import Topics, fill, unique
+from common.contracts.models import Announcement, encode_announcement
 from consumer import ConsumerSettings
 from model.artifact import load_artifact
 from producer.events import EventBatch, EventGenerator, load_test_rows
@@ -30,6 +33,7 @@ FIELDS = ConsumerSettings.model_fields
 DEFAULT_GUARANTEE = str(FIELDS["guarantee"].default)
 DEFAULT_BATCH_SIZE = int(FIELDS["batch_size"].default)
 HAS_DRIFT = "drift_enabled" in FIELDS
+HAS_MODELS = "models_topic" in FIELDS
 
 
 class Bench:
@@ -101,21 +105,29 @@ class Bench:
                                 self.max_event_bytes)
         self.record["ceiling_eps"] = round(eps)
 
-    def e2e_once(self, guarantee: str | None, drift: bool | None) -> inprocess.E2EResult:
+    def e2e_once(self, guarantee: str | None, drift: bool | None, shadow: bool = False
+                 ) -> inprocess.E2EResult:
+        """One run; `shadow`: with the model itself announced as challenger first, so that
+        every batch is also shadow-scored (the cost of champion vs challenger)."""
         out, dlq = self.topics.outputs("e2e", self.s.partitions)
+        # a fresh models topic per run: the broker's own announcements never reach a bench run
+        models = [self.topics.create("models", 1)] if HAS_MODELS else []
+        if shadow and models:
+            announce_challenger(self.bootstrap, models[0], self.s.model_path, self.model.metadata)
         values: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap, "input_topic": self.input_topic,
             "output_topic": out, "dlq_topic": dlq, "group_id": unique("e2e"),
             "model_path": self.s.model_path, "metrics_port": 0, "metrics_addr": "127.0.0.1",
             "max_events": self.plan.events, "batch_size": self.batch_size,
             **self.drift_settings(drift),
+            **({"models_topic": models[0]} if models else {}),
         }
         if guarantee is not None:
             values["guarantee"] = guarantee
         try:
             return inprocess.e2e(ConsumerSettings(**values), self.model, self.plan.events)
         finally:
-            self.topics.delete([out, dlq])
+            self.topics.delete([out, dlq, *models])
 
     def profile_e2e(self) -> None:
         """One e2e run at the default settings under the profiler, before (and apart from)
@@ -126,29 +138,43 @@ class Bench:
         self.details["profile"] = str(path)
 
     def e2e_rounds(self, cases: list[str]) -> None:
-        configs: dict[str, tuple[str | None, bool | None]] = {}
-        if "e2e" in cases or "guarantees" in cases:
-            configs["e2e_eps"] = (None, None)
+        configs: dict[str, tuple[str | None, bool | None, bool]] = {}
+        if "e2e" in cases or "guarantees" in cases or "shadow" in cases:
+            configs["e2e_eps"] = (None, None, False)
         if "guarantees" in cases:
-            configs["e2e_at_least_once_eps"] = ("at-least-once", None)
+            configs["e2e_at_least_once_eps"] = ("at-least-once", None, False)
             if DEFAULT_GUARANTEE != "exactly-once":
-                configs["e2e_exactly_once_eps"] = ("exactly-once", None)
+                configs["e2e_exactly_once_eps"] = ("exactly-once", None, False)
         if "drift_off" in cases:
             if HAS_DRIFT:
-                configs["drift_off_eps"] = (None, False)
+                configs["drift_off_eps"] = (None, False, False)
             else:
                 self.notes.append("drift_off: ConsumerSettings has no drift_enabled yet")
+        if "shadow" in cases:
+            if HAS_MODELS:
+                configs["shadow_eps"] = (None, None, True)
+            else:
+                self.notes.append("shadow: ConsumerSettings has no models_topic yet")
         samples: dict[str, list[float]] = {k: [] for k in configs}
         runs: dict[str, list[dict[str, Any]]] = {k: [] for k in configs}
         for round_ in range(self.plan.repeats):  # interleaved: noise hits every case alike
-            for key, (guarantee, drift) in configs.items():
-                result = self.e2e_once(guarantee, drift)
+            for key, (guarantee, drift, shadow) in configs.items():
+                result = self.e2e_once(guarantee, drift, shadow)
                 samples[key].append(result.eps)
                 runs[key].append({"eps": round(result.eps), "seconds": round(result.seconds, 2),
-                                  "batches": result.batches, "retries": result.retries})
+                                  "batches": result.batches, "retries": result.retries,
+                                  "scoring_s": round(result.scoring_seconds, 3),
+                                  "shadow_s": round(result.shadow_seconds, 3),
+                                  "shadow_batches": result.shadow_batches})
                 log.info("round %d %s: %.0f ev/s", round_ + 1, key, result.eps)
         for key, values in samples.items():
             self.record[key] = round(statistics.median(values))
+        if "shadow_eps" in runs:  # one more predict per batch: the shadow's over the champion's
+            shadow_runs = runs["shadow_eps"]
+            self.record["shadow_predict_ratio"] = round(statistics.median(
+                [r["shadow_s"] / r["scoring_s"] for r in shadow_runs if r["scoring_s"]]), 3)
+            self.details["shadow_batch_share"] = round(statistics.median(
+                [r["shadow_batches"] / r["batches"] for r in shadow_runs if r["batches"]]), 3)
         if "guarantees" in cases and DEFAULT_GUARANTEE == "exactly-once":
             self.record["e2e_exactly_once_eps"] = self.record["e2e_eps"]
             self.notes.append("e2e_exactly_once_eps is the e2e run: exactly-once is the default")
@@ -248,6 +274,19 @@ class Bench:
             self.record["startup_s"] = round(statistics.median(starts), 2)
 
 
+def announce_challenger(
+    bootstrap: str, topic: str, model_path: Path, metadata: dict[str, Any]
+) -> None:
+    key, value = encode_announcement(Announcement(
+        "challenger", "v0001", metadata["sha256"], str(Path(model_path).resolve()),
+        "bench: shadow cost", int(time.time() * 1000), metadata.get("loss_model_sha256"),
+    ))
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic, key=key, value=value)
+    if producer.flush(10):
+        raise CaseError(f"could not announce the challenger on {topic}")
+
+
 def run_bench(settings: BenchSettings) -> dict[str, Any]:
     cases = list(settings.cases)
     started = time.monotonic()
@@ -258,7 +297,8 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
             bench = Bench(settings, bootstrap, topics, Path(tmp))
             machine = machine_facts(kafka_version)
             bench.prepare_topics(
-                fill_input=bool({"e2e", "guarantees", "drift_off", "naive", "process"} & set(cases))
+                fill_input=bool({"e2e", "guarantees", "drift_off", "shadow", "naive", "process"}
+                               & set(cases))
             )
             if "ceiling" in cases:
                 bench.ceiling()

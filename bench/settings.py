@@ -27,7 +27,7 @@ from common.settings import cli_settings_config
 from model.artifact import DEFAULT_ARTIFACT_DIR
 
 ALL_CASES: tuple[str, ...] = (
-    "ceiling", "e2e", "guarantees", "drift_off", "naive", "process", "latency",
+    "ceiling", "e2e", "guarantees", "drift_off", "shadow", "naive", "process", "latency",
     "latency_curve", "scale", "drift_delays", "performance_estimation",
 )
 PURE_CASES: tuple[str, ...] = ("drift_delays", "performance_estimation")  # no broker

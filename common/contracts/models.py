@@ -8,7 +8,12 @@ without a consumer group. Key = the alias in UTF-8 (``champion`` or ``challenger
      "sha256": "<64 hex>",                          sha256 of the version's model.joblib
      "location": "/registry/versions/v0002",         the version's artifact directory
      "reason": "challenger beat champion: ...",      why (free text, at most MAX_REASON_CHARS)
-     "announced_at": 1767225600123}                  epoch ms
+     "announced_at": 1767225600123,                  epoch ms
+     "loss_model_sha256": "<64 hex>"}                optional: the version's loss_model.joblib
+
+`loss_model_sha256` pins the loss model (label-free performance estimation) the same way; an
+announcement without it serves the model with estimation off (the reader never unpickles a
+loss model whose hash came only from the metadata beside it).
 
 A null value (a tombstone) withdraws the alias: for ``challenger``, no challenger any more.
 Readers ignore other fields, so a writer may add some.
@@ -30,7 +35,7 @@ MODELS_TOPIC = "diamonds.models"
 MODELS_TOPIC_CONFIG: dict[str, str] = {"cleanup.policy": "compact"}
 ALIASES: tuple[str, ...] = ("champion", "challenger")
 ANNOUNCEMENT_FIELDS: tuple[str, ...] = (
-    "alias", "version", "sha256", "location", "reason", "announced_at",
+    "alias", "version", "sha256", "location", "reason", "announced_at", "loss_model_sha256",
 )
 MAX_ANNOUNCEMENT_BYTES = 16_384
 MAX_REASON_CHARS = 1_000
@@ -46,6 +51,7 @@ class Announcement:
     location: str
     reason: str
     announced_at: int  # epoch milliseconds
+    loss_model_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +68,15 @@ class InvalidAnnouncement:
 
 def encode_announcement(announcement: Announcement) -> tuple[bytes, bytes]:
     """(key, value) of one announcement message (the fields in `ANNOUNCEMENT_FIELDS` order)."""
-    value = orjson.dumps({
+    fields = {
         "alias": announcement.alias, "version": announcement.version,
         "sha256": announcement.sha256, "location": announcement.location,
         "reason": announcement.reason[:MAX_REASON_CHARS],
         "announced_at": announcement.announced_at,
-    })
+    }
+    if announcement.loss_model_sha256 is not None:
+        fields["loss_model_sha256"] = announcement.loss_model_sha256
+    value = orjson.dumps(fields)
     return announcement.alias.encode(), value
 
 
@@ -106,4 +115,10 @@ def decode_announcement(
         return InvalidAnnouncement(
             f"announced_at must be epoch milliseconds, got {announced_at!r:.80}"
         )
-    return Announcement(alias, version, sha, location, reason[:MAX_REASON_CHARS], announced_at)
+    loss_sha = obj.get("loss_model_sha256")
+    if loss_sha is not None and (not isinstance(loss_sha, str) or not _SHA256.fullmatch(loss_sha)):
+        return InvalidAnnouncement(
+            f"loss_model_sha256 must be 64 lowercase hex digits, got {loss_sha!r:.80}"
+        )
+    return Announcement(alias, version, sha, location, reason[:MAX_REASON_CHARS], announced_at,
+                        loss_sha)

@@ -46,10 +46,12 @@ Prepare = Callable[[str, Any], Any]  # (alias, loaded model) -> what the switch 
 
 def load_announced(announcement: Announcement) -> Any:
     """The verified artifact an announcement names: its bytes must hash to the announced
-    sha256 (the pin) and to the metadata's. Raises model.exceptions.ArtifactError subclasses."""
+    sha256 (the pin) and to the metadata's; the loss model likewise when the announcement pins
+    it (else estimation is off for it). Raises model.exceptions.ArtifactError subclasses."""
     from model.artifact import load_artifact
 
-    return load_artifact(Path(announcement.location), expected_sha256=announcement.sha256)
+    return load_artifact(Path(announcement.location), expected_sha256=announcement.sha256,
+                         expected_loss_sha256=announcement.loss_model_sha256)
 
 
 class ModelFollower:

@@ -50,7 +50,7 @@ def announce(bootstrap: str, topic: str, directory: Path, version: str, sha: str
     metadata = load_metadata(directory)
     key, value = encode_announcement(Announcement(
         "champion", version, sha or metadata["sha256"], str(directory), "test promotion",
-        int(time.time() * 1000),
+        int(time.time() * 1000), metadata.get("loss_model_sha256"),
     ))
     producer = Producer({"bootstrap.servers": bootstrap})
     producer.produce(topic, key=key, value=value)

@@ -29,10 +29,17 @@ def _announcement(**overrides: object) -> Announcement:
 
 
 def test_round_trip_keeps_every_field_in_order() -> None:
-    key, value = encode_announcement(_announcement())
+    key, value = encode_announcement(_announcement(loss_model_sha256="cd" * 32))
     assert key == b"champion"
     assert tuple(orjson.loads(value)) == ANNOUNCEMENT_FIELDS
-    assert decode_announcement(key, value) == _announcement()
+    assert decode_announcement(key, value) == _announcement(loss_model_sha256="cd" * 32)
+
+
+def test_the_loss_model_pin_is_optional() -> None:
+    key, value = encode_announcement(_announcement())
+    assert "loss_model_sha256" not in orjson.loads(value)
+    decoded = decode_announcement(key, value)
+    assert isinstance(decoded, Announcement) and decoded.loss_model_sha256 is None
 
 
 def test_a_tombstone_withdraws_the_alias() -> None:
@@ -68,6 +75,7 @@ def _value(**overrides: object) -> bytes:
         (b"champion", _value(reason=3), "reason"),
         (b"champion", _value(announced_at=True), "announced_at"),
         (b"champion", _value(announced_at=-1), "announced_at"),
+        (b"champion", _value(loss_model_sha256="x"), "loss_model_sha256"),
     ],
 )
 def test_refusals_say_why(key: bytes | None, value: bytes, words: str) -> None:

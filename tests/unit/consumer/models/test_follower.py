@@ -146,3 +146,16 @@ def test_bad_records_and_errors_are_skipped() -> None:
     ])
     assert value("diamond_model_refused_total", {"reason": "invalid_announcement"}) == 2
     assert [o.model for o in slot.take()] == ["model v0009"]
+
+
+def test_load_announced_pins_both_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    import model.artifact
+    from consumer.models.follower import load_announced
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(model.artifact, "load_artifact",
+                        lambda path, **kw: calls.append((path, kw)) or "loaded")
+    news = Announcement("champion", "v0002", sha(2), "/r/v0002", "", 0, sha(3))
+    assert load_announced(news) == "loaded"
+    assert str(calls[0][0]) == "/r/v0002"
+    assert calls[0][1] == {"expected_sha256": sha(2), "expected_loss_sha256": sha(3)}
