@@ -19,7 +19,7 @@ Errors::
 
 from infra.k8s.exceptions import K8sError, RenderError, SchemaError
 from infra.k8s.generate import generated_files, stale_files, write_generated
-from infra.k8s.kustomize import KUSTOMIZATIONS, K8S_DIR, render
+from infra.k8s.kustomize import K8S_DIR, KUSTOMIZATIONS, render
 from infra.k8s.validate import validate
 
 __all__ = [

@@ -40,7 +40,7 @@ def validate(obj: dict[str, Any], *, version: str = KUBERNETES_VERSION) -> list[
             f"{sorted(crd_schemas())}"
         ) from exc
     except kubernetes_validate.ValidationError as exc:
-        return [f"{'/'.join(str(p) for p in exc.caught.absolute_path)}: {exc.caught.message}"]
+        return [f"{'/'.join(str(p) for p in exc.absolute_path)}: {exc.message}"]
     return []
 
 
