@@ -13,6 +13,14 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from common.contracts.models import MODELS_TOPIC, MODELS_TOPIC_CONFIG
+from common.contracts.topics import (
+    DLQ_TOPIC,
+    DRIFT_REPORTS_TOPIC,
+    EVENTS_TOPIC,
+    LABELS_TOPIC,
+    PREDICTIONS_TOPIC,
+)
 from consumer.app import liveness_timeout
 from consumer.edge.delivery import HANG_GRACE, TXN_TIMEOUT
 from consumer.settings import ConsumerSettings
@@ -157,14 +165,31 @@ def partitions_created(script: str) -> set[int]:
     return {int(n) for n in re.findall(r"--partitions (\d+)", script)}
 
 
+def topics_created() -> dict[str, tuple[int, list[str]]]:
+    """topic -> (partitions, extra arguments) of the local topics Job's `create` lines."""
+    job = find(render(K8S_DIR / "kafka"), "Job", "kafka-topics")
+    script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    lines = [line.split() for line in script.splitlines() if line.strip().startswith("create ")]
+    return {words[1]: (int(words[2]), words[3:]) for words in lines}
+
+
+def test_topics_job_creates_every_contract_topic() -> None:
+    created = topics_created()
+    expected = {EVENTS_TOPIC, PREDICTIONS_TOPIC, DLQ_TOPIC, LABELS_TOPIC, DRIFT_REPORTS_TOPIC}
+    assert set(created) == expected | {MODELS_TOPIC}
+    partitions, extra = created[MODELS_TOPIC]
+    assert partitions == 1
+    assert extra == [arg for key, value in MODELS_TOPIC_CONFIG.items()
+                     for arg in ("--config", f"{key}={value}")]
+
+
 def test_autoscalers_cap_at_the_events_partitions_and_share_the_threshold(
     objects: list[Obj],
 ) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     assert partitions_created(" ".join(compose["topics"]["command"])) == {fig.EVENTS_PARTITIONS}
-    topics_job = find(render(K8S_DIR / "kafka"), "Job", "kafka-topics")
-    script = " ".join(topics_job["spec"]["template"]["spec"]["containers"][0]["args"])
-    assert partitions_created(script) == {fig.EVENTS_PARTITIONS}
+    created = topics_created()
+    assert created[EVENTS_TOPIC][0] == created[LABELS_TOPIC][0] == fig.EVENTS_PARTITIONS
     env = {e["name"]: e.get("value") for e in consumer_container(objects)["env"]}
 
     scaled = find(objects, "ScaledObject", "diamond-consumer")["spec"]
