@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from infra.k8s import K8S_DIR, KUSTOMIZATIONS, RenderError, SchemaError, render, validate
+from infra.k8s.__main__ import main
 from infra.k8s.generate import (
     ALERTS_FILE,
     DASHBOARD_FILE,
@@ -188,6 +189,64 @@ def test_renderer_refuses_what_is_outside_its_subset(tmp_path: Path) -> None:
     )
     with pytest.raises(RenderError, match="matches no object"):
         render(tmp_path)
+
+
+def test_renderer_applies_the_subset_as_kustomize_does(tmp_path: Path) -> None:
+    # the same expectations kubectl kustomize meets (checked above where kubectl exists),
+    # spelled out for machines without it
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text(
+        "namespace: ns\nresources: [app.yaml, ns.yaml]\n"
+        "labels:\n  - pairs: {team: a}\n    includeTemplates: true\n"
+    )
+    (base / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n")
+    (base / "app.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n"
+        "  selector: {matchLabels: {app: a}}\n  template:\n    metadata:\n"
+        "      labels: {app: a}\n    spec:\n      containers:\n"
+        "        - {name: c, image: 'img', env: [{name: A, value: '1'}, {name: B, value: '2'}]}\n"
+        "        - {name: d, image: 'other:1'}\n"
+    )
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "data.txt").write_text("payload\n")
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\nimages:\n  - {name: img, newTag: '2.0'}\n"
+        "configMapGenerator:\n  - name: files\n    files: [key=data.txt]\n"
+        "    options: {disableNameSuffixHash: true, labels: {l: v}}\n"
+        "patches:\n  - target: {kind: Deployment, name: app}\n    patch: |\n"
+        "      - {op: replace, path: /spec/template/spec/containers/0/env/0, value: {name: A}}\n"
+        "      - {op: remove, path: /spec/template/spec/containers/0/env/1}\n"
+        "      - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: C}}\n"
+        "      - {op: add, path: /spec/replicas, value: 2}\n"
+    )
+    objects = {o["kind"]: o for o in render(overlay)}
+    assert objects["Namespace"]["metadata"] == {"name": "ns", "labels": {"team": "a"}}
+    deployment = objects["Deployment"]
+    assert deployment["metadata"] == {"name": "app", "namespace": "ns", "labels": {"team": "a"}}
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "a"}}
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"] == {"app": "a", "team": "a"}
+    first, second = template["spec"]["containers"]
+    assert first["image"] == "img:2.0" and second["image"] == "other:1"
+    assert first["env"] == [{"name": "A"}, {"name": "C"}]
+    assert objects["ConfigMap"] == {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "files", "labels": {"l": "v"}},
+        "data": {"key": "payload\n"},
+    }
+
+
+def test_command_line_checks_everything_and_finds_nothing_stale(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["generate", "--check"]) == 0
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    for name in KUSTOMIZATIONS:
+        assert f"{name}: " in out
 
 
 # -------------------------------------------------------------------- generated from sources
