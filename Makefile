@@ -10,7 +10,7 @@ KAFKA_LIBS_STAMP := .cache/kafka/.stamp-libs
 MODEL := artifacts/model/model.joblib
 
 .PHONY: help setup venv kafka-libs prometheus-bin train broker broker-stop broker-status test test-unit \
-        test-integration lint typecheck demo bench chaos clean
+        test-integration lint typecheck demo bench chaos clean k8s-check
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -61,6 +61,10 @@ test-integration: setup $(MODEL) ## Integration tests on a real broker started b
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy model drift producer consumer common infra demo bench
+
+k8s-check: venv ## Render and validate every Kubernetes kustomization offline (infra/k8s)
+	$(PY) -m infra.k8s generate --check
+	$(PY) -m infra.k8s check
 
 demo: setup $(MODEL) ## Run the main job: broker, consumer, producer story, live view, report
 	$(PY) -m demo
