@@ -20,6 +20,13 @@ Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-
     size       bin's mid value   absolute errors, upward only (the mean error grows: what an
                                  error growing in one segment moves most; the last bin counts
                                  as 1.5 times its lower edge, so no outlier sets the scale)
+
+Relative errors ``(y_true - y_pred) / y_pred`` (profile format 4) are binned by magnitude
+(quantiles of ``|rel|``) and sign, two codes per magnitude bin (`drift.reference.relative_codes`):
+``level``, ``tail`` and ``size`` score the magnitude as for absolute errors (upward only), and
+
+    bias       2u - 1 in signed  relative errors, both signs (labels above / below the
+               order              predictions: a bias the magnitude alone hides)
 """
 
 from __future__ import annotations
@@ -30,7 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from drift.reference import CategoricalReference, NumericBins, NumericReference, bucket_codes
+from drift.reference import (
+    CategoricalReference,
+    NumericBins,
+    NumericReference,
+    bucket_codes,
+    relative_codes,
+)
 from drift.sequential.bank import Direction, score_sd
 
 #: tilts of the default bank: a factor 2 apart, so any shift is within sqrt(2) of one (>= 83 %
@@ -110,14 +123,46 @@ def error_bins(
         x = np.asarray(values, dtype=np.float64)
         return np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, last)
 
-    u = mid_ranks(p0)
+    directions = _magnitude_directions(p0, mid_ranks(p0), _bin_mids(edges, p0.size), thetas)
+    return Binned(name, p0, tuple(directions), encode)
+
+
+def _magnitude_directions(
+    p0: np.ndarray, u: np.ndarray, mids: np.ndarray, thetas: tuple[float, ...]
+) -> list[Direction]:
+    """``level``, ``tail`` and ``size`` of an error magnitude (upward only)."""
     tail = (u > TAIL_SHARE).astype(np.float64)
     level = 2 * u - 1
     directions = [Direction("level", level, thetas)]
     if 0 < tail.sum() < tail.size:
         directions.append(Direction("tail", tail, thetas[2:]))
-    mids = np.append((edges[:-2] + edges[1:-1]) / 2, 1.5 * edges[-2])[:p0.size]
     spread = score_sd(p0, mids)
     if spread > 0:  # scaled as the level scores, so one grid of thetas fits both
         directions.append(Direction("size", mids * score_sd(p0, level) / spread, thetas))
+    return directions
+
+
+def _bin_mids(edges: np.ndarray, bins: int) -> np.ndarray:
+    """Mid value of each bin; the last counts as 1.5 times its lower edge (no outlier scale)."""
+    return np.append((edges[:-2] + edges[1:-1]) / 2, 1.5 * edges[-2])[:bins]
+
+
+def relative_error_bins(
+    name: str, edges: np.ndarray, p0: np.ndarray, thetas: tuple[float, ...] = THETAS
+) -> Binned:
+    """Bins of relative errors: ``len(edges) - 1`` magnitude bins times two signs."""
+    bins = edges.size - 1
+    if p0.size != 2 * bins:
+        raise ValueError(f"{name}: {p0.size} shares for {bins} magnitude bins (expected 2 each)")
+
+    def encode(values: pd.Series | np.ndarray) -> np.ndarray:
+        return relative_codes(edges, np.asarray(values, dtype=np.float64))
+
+    u = np.repeat(mid_ranks(p0.reshape(bins, 2).sum(axis=1)), 2)  # rank of the magnitude
+    # signed order: negative codes from the largest magnitude down to 0, then the positive ones
+    order = np.r_[np.arange(bins - 1, -1, -1) * 2, np.arange(bins) * 2 + 1]
+    signed = np.empty(p0.size)
+    signed[order] = mid_ranks(p0[order])
+    directions = _magnitude_directions(p0, u, np.repeat(_bin_mids(edges, bins), 2), thetas)
+    directions.insert(1, Direction("bias", 2 * signed - 1, both(thetas)))
     return Binned(name, p0, tuple(directions), encode)
