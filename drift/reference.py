@@ -10,6 +10,7 @@ into plain JSON-safe dicts and back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,10 @@ from drift.stats import proportions
 
 OTHER = "__other__"
 ATOM_SHARE = 0.002  # a value holding this share of the rows is an atom (a discrete value)
+#: moves of a numeric column kept in the profile (`NumericBins.moves`): scales by exp(+-s) and
+#: shifts by +-s standard deviations, a factor ~2 apart, from about the reference allowance up
+MOVE_SCALES: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
+MOVE_SHIFTS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,16 +338,25 @@ def atom_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class NumericBins:
-    """Bins and bucket shares of one numeric column (buckets as in `NumericReference`)."""
+    """Bins and bucket shares of one numeric column (buckets as in `NumericReference`).
+
+    `moves` (format 4) maps a named move of the column's own values to the bucket shares of the
+    moved values: scaled by ``exp(+-s)`` for s in `MOVE_SCALES` (columns with positive values
+    only) and shifted by ``+-s`` standard deviations for s in `MOVE_SHIFTS`. They are the
+    alternatives of the ``move:`` directions (`drift.sequential.binning`): what the column would
+    look like after a change of units, a miscalibrated sensor or an offset, with the column's
+    fine structure (a weight in hundredths clusters at 0.30, 0.50, 1.00 carat) moved along.
+    """
 
     name: str
     edges: np.ndarray
     proportions: np.ndarray
+    moves: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.edges.size < 2 or np.any(np.diff(self.edges) < 0) or (
             self.proportions.size != self.edges.size + 1
-        ):
+        ) or any(shares.size != self.edges.size + 1 for shares in self.moves.values()):
             raise ProfileError(
                 f"inconsistent bins for {self.name!r}: {self.edges.size} sorted edges and "
                 f"{self.proportions.size} shares (edges + 1) expected"
@@ -357,18 +371,40 @@ class NumericBins:
         edges = atom_edges(x, n_bins)
         if edges.size == 1:  # a constant column still needs an in-range bucket
             edges = np.repeat(edges, 2)
-        return cls(name, edges, proportions(bucket_codes(edges, x), edges.size + 1))
+        shares = {
+            move: proportions(bucket_codes(edges, moved), edges.size + 1)
+            for move, moved in moved_values(x).items()
+        }
+        return cls(name, edges, proportions(bucket_codes(edges, x), edges.size + 1), shares)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "edges": self.edges.tolist(),
-                "proportions": self.proportions.tolist()}
+                "proportions": self.proportions.tolist(),
+                "moves": {move: shares.tolist() for move, shares in self.moves.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumericBins:
         return cls(
             name=str(data["name"]), edges=np.asarray(data["edges"], dtype=np.float64),
             proportions=np.asarray(data["proportions"], dtype=np.float64),
+            moves={str(move): np.asarray(shares, dtype=np.float64)
+                   for move, shares in data.get("moves", {}).items()},
         )
+
+
+def moved_values(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The values `x` scaled (positive columns) and shifted, by name (see `NumericBins`)."""
+    out: dict[str, np.ndarray] = {}
+    if x.size and float(x.min()) > 0:
+        for s in MOVE_SCALES:
+            for factor in (math.exp(s), math.exp(-s)):
+                out[f"x{factor:.3g}"] = x * factor
+    sd = float(np.std(x))
+    if sd > 0:
+        for s in MOVE_SHIFTS:
+            for step in (s, -s):
+                out[f"{step:+g}sd"] = x + step * sd
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,6 +11,14 @@ Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-
 
     location   2u - 1            numbers, categories (declared order), both signs
     spread     |2u - 1|          numbers, both signs (wider / narrower)
+    move:<m>   log(q_m / p0)     numbers with moves in the profile (format 4), theta 1 only:
+                                 q_m is the reference's own values moved (scaled by exp(+-s),
+                                 shifted by +-s sd, `drift.reference.NumericBins`) and binned,
+                                 mixed with `MOVE_MIX` of p0 so no score is infinite. The tilt
+                                 by 1 is q_m itself (renormalised on p0's support): the CUSUM
+                                 of that exact alternative, which sees the column's fine
+                                 structure (values clustered at round sizes) move, where the
+                                 rank scores see only the smooth part of a shift
     share:<c>  1 for category c  categories, both signs (one category more / less frequent)
     upto:<c>   1 up to c         categories, both signs (the grades up to c, in declared
                                  order, together more / less frequent: a mix shift of
@@ -50,6 +58,8 @@ from drift.sequential.bank import Direction, score_sd
 #: of the optimal log-likelihood rate), from ~1 % of a bin width per event to most of the mass.
 THETAS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 SHARE_THETAS: tuple[float, ...] = (0.15, 0.3, 0.6, 1.2, 2.4)
+MOVE_THETAS: tuple[float, ...] = (1.0,)  # the moves' grid covers the sizes (half: no faster)
+MOVE_MIX = 0.05  # share of p0 in each move's alternative: scores >= log(0.05)
 TAIL_SHARE = 0.9
 
 
@@ -71,11 +81,25 @@ def both(thetas: tuple[float, ...]) -> tuple[float, ...]:
     return (*(-t for t in reversed(thetas)), *thetas)
 
 
-def numeric_bins(ref: NumericReference | NumericBins, thetas: tuple[float, ...] = THETAS) -> Binned:
-    shares = ref.proportions.copy()
-    shares[1] += shares[0]  # out-of-range buckets join the edge bins
+def in_range(buckets: np.ndarray) -> np.ndarray:
+    """Bucket shares with the out-of-range buckets joined to the edge bins, normalised."""
+    shares = np.asarray(buckets, dtype=np.float64).copy()
+    shares[1] += shares[0]
     shares[-2] += shares[-1]
-    p0 = shares[1:-1] / shares[1:-1].sum()
+    return shares[1:-1] / shares[1:-1].sum()
+
+
+def move_direction(name: str, p0: np.ndarray, moved: np.ndarray) -> Direction:
+    """``log(q / p0)`` with ``q = (1 - MOVE_MIX) * moved + MOVE_MIX * p0`` (0 off p0's support)."""
+    q = (1 - MOVE_MIX) * moved + MOVE_MIX * p0
+    support = p0 > 0
+    scores = np.zeros(p0.size)
+    scores[support] = np.log(q[support] / p0[support])
+    return Direction(f"move:{name}", scores, MOVE_THETAS)
+
+
+def numeric_bins(ref: NumericReference | NumericBins, thetas: tuple[float, ...] = THETAS) -> Binned:
+    p0 = in_range(ref.proportions)  # out-of-range buckets join the edge bins
     last = p0.size - 1
     edges = ref.edges
 
@@ -84,9 +108,11 @@ def numeric_bins(ref: NumericReference | NumericBins, thetas: tuple[float, ...] 
         return np.clip(bucket_codes(edges, x) - 1, 0, last)
 
     centred = 2 * mid_ranks(p0) - 1
+    moves = ref.moves if isinstance(ref, NumericBins) else {}
     return Binned(ref.name, p0, (
         Direction("location", centred, both(thetas)),
         Direction("spread", np.abs(centred), both(thetas)),
+        *(move_direction(name, p0, in_range(moved)) for name, moved in moves.items()),
     ), encode)
 
 
