@@ -42,7 +42,7 @@ __all__ = ["CONCEPT", "SequentialConcept"]
 
 
 class SequentialConcept:
-    """Per-label concept drift flag against the profile's held-out absolute errors."""
+    """Per-label concept drift flag against the profile's held-out (relative) errors."""
 
     def __init__(
         self, profile: ReferenceProfile, *, gamma: float = GAMMA, clear_gamma: float = CLEAR_GAMMA,
