@@ -28,6 +28,8 @@ ATOM_SHARE = 0.002  # a value holding this share of the rows is an atom (a discr
 #: shifts by +-s standard deviations, a factor ~2 apart, from about the reference allowance up
 MOVE_SCALES: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
 MOVE_SHIFTS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
+#: relative errors scaled by these factors are kept in the profile (`ErrorReference.rel_moves`)
+ERROR_SCALES: tuple[float, ...] = (1.2, 1.5, 2.0, 3.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,7 +202,10 @@ class ErrorReference:
     share of each (magnitude bin, sign) pair, at ``2 * bin + (residual >= 0)`` (see
     `relative_codes`). They are empty before format 4, without the predictions, or when the
     relative errors depend more on the prediction than the absolute ones do
-    (`scale_free_residuals`): then the concept flag watches the absolute errors.
+    (`scale_free_residuals`): then the concept flag watches the absolute errors. `rel_moves`
+    maps ``x<f>`` to the shares of the same codes for the relative residuals times f, for f in
+    `ERROR_SCALES` (errors f times larger: the alternatives of the concept flag's ``move:``
+    directions).
     """
 
     n: int
@@ -213,6 +218,7 @@ class ErrorReference:
     rel_edges: tuple[float, ...] = ()
     rel_proportions: tuple[float, ...] = ()
     rel_n: int = 0
+    rel_moves: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_residuals(
@@ -235,12 +241,17 @@ class ErrorReference:
         codes = np.clip(np.searchsorted(edges[1:-1], a, side="right"), 0, edges.size - 2)
         shares = np.bincount(codes, minlength=edges.size - 1) / a.size
         rel_edges, rel_shares = _relative_bins(rel, rel_bins)
+        rel_moves = {} if rel is None or rel_edges.size == 0 else {
+            f"x{f:g}": tuple((np.bincount(relative_codes(rel_edges, rel * f),
+                                          minlength=rel_shares.size) / rel.size).tolist())
+            for f in ERROR_SCALES
+        }
         return cls(
             n=int(e.size), mae=mae, rmse=float(np.sqrt(np.mean(e * e))),
             mean=float(np.mean(e)), std=float(np.std(e)),
             abs_edges=tuple(edges.tolist()), abs_proportions=tuple(shares.tolist()),
             rel_edges=tuple(rel_edges.tolist()), rel_proportions=tuple(rel_shares.tolist()),
-            rel_n=0 if rel is None else int(rel.size),
+            rel_n=0 if rel is None else int(rel.size), rel_moves=rel_moves,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,6 +260,7 @@ class ErrorReference:
             "abs_edges": list(self.abs_edges), "abs_proportions": list(self.abs_proportions),
             "rel_edges": list(self.rel_edges), "rel_proportions": list(self.rel_proportions),
             "rel_n": self.rel_n,
+            "rel_moves": {move: list(shares) for move, shares in self.rel_moves.items()},
         }
 
     @classmethod
@@ -261,6 +273,8 @@ class ErrorReference:
             rel_edges=tuple(float(v) for v in data.get("rel_edges", ())),
             rel_proportions=tuple(float(v) for v in data.get("rel_proportions", ())),
             rel_n=int(data.get("rel_n", 0)),
+            rel_moves={str(move): tuple(float(v) for v in shares)
+                       for move, shares in data.get("rel_moves", {}).items()},
         )
 
 

@@ -35,11 +35,15 @@ Relative errors ``(y_true - y_pred) / y_pred`` (profile format 4) are binned by 
 
     bias       2u - 1 in signed  relative errors, both signs (labels above / below the
                order              predictions: a bias the magnitude alone hides)
+    move:x<f>@<s>  log(q / p0)    relative errors, theta 1: q is p0 with a share s of the
+                                  errors f times larger (`ERROR_SHARES`; the scaled errors'
+                                  shares are in the profile), the exact alternative of errors
+                                  growing everywhere (s = 1) or in one segment of about s
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +64,7 @@ THETAS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 SHARE_THETAS: tuple[float, ...] = (0.15, 0.3, 0.6, 1.2, 2.4)
 MOVE_THETAS: tuple[float, ...] = (1.0,)  # the moves' grid covers the sizes (half: no faster)
 MOVE_MIX = 0.05  # share of p0 in each move's alternative: scores >= log(0.05)
+ERROR_SHARES: tuple[float, ...] = (0.25, 1.0)  # shares of the errors that grow, in the moves
 TAIL_SHARE = 0.9
 
 
@@ -174,9 +179,11 @@ def _bin_mids(edges: np.ndarray, bins: int) -> np.ndarray:
 
 
 def relative_error_bins(
-    name: str, edges: np.ndarray, p0: np.ndarray, thetas: tuple[float, ...] = THETAS
+    name: str, edges: np.ndarray, p0: np.ndarray, thetas: tuple[float, ...] = THETAS,
+    moves: Mapping[str, Sequence[float]] | None = None,
 ) -> Binned:
-    """Bins of relative errors: ``len(edges) - 1`` magnitude bins times two signs."""
+    """Bins of relative errors: ``len(edges) - 1`` magnitude bins times two signs; `moves`
+    maps ``x<f>`` to the shares of the errors f times larger (`ErrorReference.rel_moves`)."""
     bins = edges.size - 1
     if p0.size != 2 * bins:
         raise ValueError(f"{name}: {p0.size} shares for {bins} magnitude bins (expected 2 each)")
@@ -191,4 +198,10 @@ def relative_error_bins(
     signed[order] = mid_ranks(p0[order])
     directions = _magnitude_directions(p0, u, np.repeat(_bin_mids(edges, bins), 2), thetas)
     directions.insert(1, Direction("bias", 2 * signed - 1, both(thetas)))
+    for move, shares in (moves or {}).items():
+        scaled = np.asarray(shares, dtype=np.float64)
+        if scaled.shape == p0.shape:
+            directions += [move_direction(f"{move}@{share:g}", p0,
+                                          (1 - share) * p0 + share * scaled)
+                           for share in ERROR_SHARES]
     return Binned(name, p0, tuple(directions), encode)

@@ -103,7 +103,8 @@ def concept_bins(profile: ReferenceProfile) -> Binned | None:
     errors = profile.errors
     if errors is not None and concept_relative(profile):
         return relative_error_bins(
-            CONCEPT, np.asarray(errors.rel_edges), np.asarray(errors.rel_proportions)
+            CONCEPT, np.asarray(errors.rel_edges), np.asarray(errors.rel_proportions),
+            moves=errors.rel_moves,
         )
     if errors is None or not errors.abs_edges:
         return None

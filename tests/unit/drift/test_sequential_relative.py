@@ -43,6 +43,10 @@ def test_relative_bins_are_chosen_only_where_errors_grow_with_the_price() -> Non
     assert ref.rel_n == pred.size and len(ref.rel_proportions) == 2 * (len(ref.rel_edges) - 1)
     codes = relative_codes(np.asarray(ref.rel_edges), growing / pred)
     np.testing.assert_allclose(ref.rel_proportions, np.bincount(codes) / pred.size)
+    scaled = relative_codes(np.asarray(ref.rel_edges), 2 * growing / pred)
+    np.testing.assert_allclose(ref.rel_moves["x2"], np.bincount(scaled, minlength=codes.max() + 1)
+                               / pred.size)
+    assert set(ref.rel_moves) == {"x1.2", "x1.5", "x2", "x3"}
     assert ErrorReference.from_residuals(flat, predictions=pred).rel_edges == ()
     assert ErrorReference.from_dict(json.loads(json.dumps(ref.to_dict()))) == ref
 
@@ -132,8 +136,8 @@ def test_the_concept_flag_on_relative_errors_sees_growth_and_bias_and_clears(
         state = concept.evaluate()
         assert [t.kind for t in state.transitions] == [STARTED]
         assert 5000 <= state.transitions[0].event < 6000
-        assert state.transitions[0].detector.startswith("bias" if bias else ("level", "size",
-                                                                               "tail"))
+        growth = ("level", "size", "tail", "move:x")
+        assert state.transitions[0].detector.startswith("bias" if bias else growth)
         concept.update(*_labels(rng, 20_000, 1.0))
         assert [t.kind for t in concept.evaluate().transitions] == [ENDED]
 
@@ -160,3 +164,16 @@ def test_pairs_with_a_prediction_at_or_below_zero_are_skipped(
     concept = SequentialConcept(relative_reference[0])
     concept.update(np.array([100.0, 100.0, 100.0, np.nan]), np.array([0.0, -5.0, 90.0, 80.0]))
     assert concept.n_seen == 1
+
+
+def test_an_error_move_is_the_mixture_of_reference_and_scaled_errors() -> None:
+    """``move:x2@0.25``: a quarter of the errors twice as large, tilted by 1 exactly."""
+    edges = np.array([0.0, 0.1, 0.2, 0.4])
+    p0 = np.array([0.25, 0.25, 0.2, 0.2, 0.05, 0.05])
+    doubled = np.array([0.1, 0.1, 0.15, 0.15, 0.25, 0.25])
+    binned = relative_error_bins(CONCEPT, edges, p0, moves={"x2": tuple(doubled)})
+    names = [d.name for d in binned.directions]
+    assert names[-2:] == ["move:x2@0.25", "move:x2@1"]
+    move = binned.directions[-2]
+    q = 0.95 * (0.75 * p0 + 0.25 * doubled) + 0.05 * p0
+    np.testing.assert_allclose(np.exp(increments(p0, move.scores, 1.0)) * p0, q)
