@@ -7,7 +7,7 @@ alarms before the onset, and for the project the events from the return to the l
 cleared. Detectors, side by side on the same stream:
 
     project  drift.sequential: SequentialMonitor (features, prediction) and SequentialConcept
-             (absolute errors), gamma = 3e9 events per flag, batches of `BATCH` events
+             (relative errors), gamma = 3e9 events per flag, batches of `BATCH` events
     adwin    river's ADWIN (default delta 0.002), per event, on each numeric feature and the
              prediction (data scenarios) or on the absolute errors (concept scenarios)
     psi      PSI >= 0.2 over non-overlapping windows of `WINDOW` events, on every feature and
@@ -155,7 +155,7 @@ class Data:
 
 
 def load_data() -> Data:
-    """Held-out rows scored by the trained model; a profile (format 2) built on the train split."""
+    """Held-out rows scored by the trained model; the profile built on the train split."""
     train, test = split(load_diamonds())
     pipeline = load_artifact().pipeline
     predict = lambda rows: pipeline.predict(rows[list(FEATURES)])  # noqa: E731

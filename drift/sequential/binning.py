@@ -1,6 +1,6 @@
 """Reference bins and tilt directions of one monitored column, from the profile's references.
 
-Numbers use the profile's sequential bins (format 3: 20 quantile bins of the training and
+Numbers use the profile's sequential bins (formats 3-4: 20 quantile bins of the training and
 held-out rows, edges moved off the values of discrete columns; older profiles: the window
 monitors' 10 bins), nearly equal reference probabilities; values below or above the reference
 range join the first or last bin. Categories use the known categories (plus
@@ -33,12 +33,13 @@ Relative errors ``(y_true - y_pred) / y_pred`` (profile format 4) are binned by 
 (quantiles of ``|rel|``) and sign, two codes per magnitude bin (`drift.reference.relative_codes`):
 ``level``, ``tail`` and ``size`` score the magnitude as for absolute errors (upward only), and
 
-    bias       2u - 1 in signed  relative errors, both signs (labels above / below the
-               order              predictions: a bias the magnitude alone hides)
-    move:x<f>@<s>  log(q / p0)    relative errors, theta 1: q is p0 with a share s of the
-                                  errors f times larger (`ERROR_SHARES`; the scaled errors'
-                                  shares are in the profile), the exact alternative of errors
-                                  growing everywhere (s = 1) or in one segment of about s
+    bias       2u - 1, signed    relative errors, both signs (labels above / below the
+                                 predictions: a bias the magnitude alone hides)
+    move:x<f>@<s>                relative errors, theta 1: ``log(q / p0)`` with q = p0 where a
+                                 share s of the errors is f times larger (`ERROR_SHARES`; the
+                                 scaled errors' shares are in the profile), mixed as above:
+                                 the exact alternative of errors growing everywhere (s = 1)
+                                 or in one segment of about a quarter of the rows
 """
 
 from __future__ import annotations
