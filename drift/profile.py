@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from drift.calibration import Calibration, profile_categorical, profile_numeric
+from drift.error_reference import ErrorReference
 from drift.exceptions import MissingColumnError, ProfileError
 from drift.jsonfile import load_json_object, save_json
 from drift.reference import (
     CategoricalReference,
-    ErrorReference,
     NumericBins,
     NumericReference,
     SequentialReference,

@@ -30,8 +30,9 @@ Directions (scores per bin, see `drift.sequential.bank`) are built from the mid-
                                  as 1.5 times its lower edge, so no outlier sets the scale)
 
 Relative errors ``(y_true - y_pred) / y_pred`` (profile format 4) are binned by magnitude
-(quantiles of ``|rel|``) and sign, two codes per magnitude bin (`drift.reference.relative_codes`):
-``level``, ``tail`` and ``size`` score the magnitude as for absolute errors (upward only), and
+(quantiles of ``|rel|``) and sign, two codes per magnitude bin
+(`drift.error_reference.relative_codes`): ``level``, ``tail`` and ``size`` score the magnitude as
+for absolute errors (upward only), and
 
     bias       2u - 1, signed    relative errors, both signs (labels above / below the
                                  predictions: a bias the magnitude alone hides)
@@ -50,13 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from drift.reference import (
-    CategoricalReference,
-    NumericBins,
-    NumericReference,
-    bucket_codes,
-    relative_codes,
-)
+from drift.error_reference import relative_codes
+from drift.reference import CategoricalReference, NumericBins, NumericReference, bucket_codes
 from drift.sequential.bank import Direction, score_sd
 
 #: tilts of the default bank: a factor 2 apart, so any shift is within sqrt(2) of one (>= 83 %

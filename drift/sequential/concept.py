@@ -23,9 +23,9 @@ import math
 
 import numpy as np
 
+from drift.error_reference import relative_residuals
 from drift.exceptions import ProfileError
 from drift.profile import ReferenceProfile
-from drift.reference import relative_residuals
 from drift.sequential.flag import Transition
 from drift.sequential.monitor import CLEAR_GAMMA, GAMMA, check_gammas, flag_state, make_flag
 from drift.sequential.plan import (

@@ -9,13 +9,12 @@ import pytest
 from scipy.stats import spearmanr
 
 from drift import ReferenceProfile
-from drift.reference import (
+from drift.error_reference import (
     ErrorReference,
-    NumericBins,
-    bucket_codes,
     relative_codes,
     scale_free_residuals,
 )
+from drift.reference import NumericBins, bucket_codes
 from drift.sequential import CONCEPT, ENDED, STARTED, SequentialConcept
 from drift.sequential.bank import TiltBank, increments
 from drift.sequential.binning import in_range, move_direction, numeric_bins, relative_error_bins
