@@ -19,7 +19,7 @@ Prometheus. Usage::
     report = monitor.evaluate()                  # SequentialReport: states + transitions
     report.features["carat"].drift_detected, report.dataset, report.to_dict()
 
-    concept = SequentialConcept(profile)         # absolute errors; a profile of format >= 2
+    concept = SequentialConcept(profile)         # errors (relative, format 4); format >= 2
     concept.update(y_true, y_pred)               # when labels arrive, however late
     concept.evaluate().drift_detected
     monitor.reset(); concept.reset()             # the model or the profile changed

@@ -11,7 +11,9 @@ finer bins (edges off the values of discrete columns) from the training and held
 together, and the calibration constant of every flag's bank, measured once here, at training
 time, so that the monitors start without simulating. Profiles of formats 1 and 2 still load:
 their sequential flags use the window monitors' bins and simulate their constants when they are
-built (and log it).
+built (and log it). Format 4 adds the bins of the held-out errors relative to the predictions
+(`ErrorReference.rel_edges`), the concept flag's statistic; without them (formats 1-3) the
+concept flag watches the absolute errors.
 """
 
 from __future__ import annotations
@@ -25,18 +27,19 @@ import numpy as np
 import pandas as pd
 
 from drift.calibration import Calibration, profile_categorical, profile_numeric
+from drift.error_reference import ErrorReference
 from drift.exceptions import MissingColumnError, ProfileError
 from drift.jsonfile import load_json_object, save_json
 from drift.reference import (
     CategoricalReference,
-    ErrorReference,
     NumericBins,
     NumericReference,
     SequentialReference,
 )
 
-FORMAT_VERSION = 3  # 2 added the absolute-error bins of `errors`, 3 `sequential`
-READABLE_VERSIONS = (1, 2, 3)
+# 2 added the absolute-error bins of `errors`, 3 `sequential`, 4 the relative-error bins
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 PREDICTION = "prediction"
 
 
@@ -97,7 +100,9 @@ class ReferenceProfile:
 
         `categorical` is a list of column names (categories learnt from `train`: a pandas
         Categorical's declared order, else sorted) or a mapping name -> known categories.
-        `reference_errors` are signed held-out residuals ``y_true - y_pred``.
+        `reference_errors` are signed held-out residuals ``y_true - y_pred``; with
+        `reference_predictions` of the same rows, the errors relative to them are binned too
+        (format 4: the concept flag's statistic).
         `sequential` adds the sequential flags' reference (`sequential_bins` bins per numeric
         column) and measures their calibration constants (about a second in all); without it,
         the flags fall back to the window bins and each monitor measures its own constants.
@@ -141,7 +146,9 @@ class ReferenceProfile:
             values = np.asarray(reference_predictions, dtype=np.float64).ravel()
             prediction, thresholds[PREDICTION] = profile_numeric(PREDICTION, values, None, plan)
         errors = None if reference_errors is None else ErrorReference.from_residuals(
-            np.asarray(reference_errors)
+            np.asarray(reference_errors), predictions=_matching(
+                reference_predictions, np.asarray(reference_errors)
+            ),
         )
         profile = cls(
             numeric=num_refs, categorical=cat_refs, prediction=prediction, errors=errors,
@@ -248,6 +255,14 @@ def _sequential_reference(
         numeric=numeric, categorical=categorical, n_rows=len(rows),
         n_holdout=0 if held is None else len(held),
     )
+
+
+def _matching(predictions: np.ndarray | None, errors: np.ndarray) -> np.ndarray | None:
+    """The predictions the errors belong to (same length), else None: no relative bins."""
+    if predictions is None:
+        return None
+    values = np.asarray(predictions, dtype=np.float64).ravel()
+    return values if values.size == errors.size else None
 
 
 def _check_build_params(

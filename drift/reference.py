@@ -3,13 +3,14 @@
 `NumericReference` keeps fixed quantile bins (plus an underflow and an overflow bucket), the
 reference share of each bucket, a bounded sorted sample for KS / Wasserstein and a scale.
 `CategoricalReference` keeps the known categories and their shares plus one `__other__` bucket.
-`ErrorReference` keeps the held-out residual summary used by concept drift. `NumericBins`
-are the finer bins of the sequential flags (`SequentialReference`, profile format 3). All turn
-into plain JSON-safe dicts and back.
+`NumericBins` are the finer bins of the sequential flags (`SequentialReference`, profile format
+3; their moves, format 4). All turn into plain JSON-safe dicts and back. The held-out errors'
+summary is `drift.error_reference.ErrorReference`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,10 @@ from drift.stats import proportions
 
 OTHER = "__other__"
 ATOM_SHARE = 0.002  # a value holding this share of the rows is an atom (a discrete value)
+#: moves of a numeric column kept in the profile (`NumericBins.moves`): scales by exp(+-s) and
+#: shifts by +-s standard deviations, a factor ~2 apart, from about the reference allowance up
+MOVE_SCALES: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2)
+MOVE_SHIFTS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,59 +187,6 @@ def encode(lookup: dict[str, int], values: pd.Series | np.ndarray, other: int) -
     return lut[codes]
 
 
-@dataclass(frozen=True)
-class ErrorReference:
-    """Signed held-out residuals (``y_true - y_pred``) summarised for concept drift.
-
-    `abs_edges` are quantile bin edges of the absolute residuals and `abs_proportions` the
-    share of each bin (empty in profiles of format 1, which lack them).
-    """
-
-    n: int
-    mae: float
-    rmse: float
-    mean: float
-    std: float
-    abs_edges: tuple[float, ...] = ()
-    abs_proportions: tuple[float, ...] = ()
-
-    @classmethod
-    def from_residuals(cls, residuals: np.ndarray, *, n_bins: int = 20) -> ErrorReference:
-        e = np.asarray(residuals, dtype=np.float64).ravel()
-        e = e[np.isfinite(e)]
-        if e.size == 0:
-            raise ProfileError("reference_errors has no finite value")
-        mae = float(np.mean(np.abs(e)))
-        if mae <= 0:
-            raise ProfileError("reference_errors are all zero: no error level to compare with")
-        a = np.abs(e)
-        edges = np.unique(np.quantile(a, np.linspace(0.0, 1.0, n_bins + 1)))
-        if edges.size < 3:
-            raise ProfileError("reference_errors take fewer than 2 distinct absolute values")
-        codes = np.clip(np.searchsorted(edges[1:-1], a, side="right"), 0, edges.size - 2)
-        shares = np.bincount(codes, minlength=edges.size - 1) / a.size
-        return cls(
-            n=int(e.size), mae=mae, rmse=float(np.sqrt(np.mean(e * e))),
-            mean=float(np.mean(e)), std=float(np.std(e)),
-            abs_edges=tuple(edges.tolist()), abs_proportions=tuple(shares.tolist()),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n, "mae": self.mae, "rmse": self.rmse, "mean": self.mean, "std": self.std,
-            "abs_edges": list(self.abs_edges), "abs_proportions": list(self.abs_proportions),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ErrorReference:
-        return cls(
-            n=int(data["n"]), mae=float(data["mae"]), rmse=float(data["rmse"]),
-            mean=float(data["mean"]), std=float(data["std"]),
-            abs_edges=tuple(float(v) for v in data.get("abs_edges", ())),
-            abs_proportions=tuple(float(v) for v in data.get("abs_proportions", ())),
-        )
-
-
 def atom_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
     """Quantile edges, where an inner edge sitting on an atom moves halfway to the atom below.
 
@@ -257,16 +209,25 @@ def atom_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class NumericBins:
-    """Bins and bucket shares of one numeric column (buckets as in `NumericReference`)."""
+    """Bins and bucket shares of one numeric column (buckets as in `NumericReference`).
+
+    `moves` (format 4) maps a named move of the column's own values to the bucket shares of the
+    moved values: scaled by ``exp(+-s)`` for s in `MOVE_SCALES` (columns with positive values
+    only) and shifted by ``+-s`` standard deviations for s in `MOVE_SHIFTS`. They are the
+    alternatives of the ``move:`` directions (`drift.sequential.binning`): what the column would
+    look like after a change of units, a miscalibrated sensor or an offset, with the column's
+    fine structure (a weight in hundredths clusters at 0.30, 0.50, 1.00 carat) moved along.
+    """
 
     name: str
     edges: np.ndarray
     proportions: np.ndarray
+    moves: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.edges.size < 2 or np.any(np.diff(self.edges) < 0) or (
             self.proportions.size != self.edges.size + 1
-        ):
+        ) or any(shares.size != self.edges.size + 1 for shares in self.moves.values()):
             raise ProfileError(
                 f"inconsistent bins for {self.name!r}: {self.edges.size} sorted edges and "
                 f"{self.proportions.size} shares (edges + 1) expected"
@@ -281,18 +242,40 @@ class NumericBins:
         edges = atom_edges(x, n_bins)
         if edges.size == 1:  # a constant column still needs an in-range bucket
             edges = np.repeat(edges, 2)
-        return cls(name, edges, proportions(bucket_codes(edges, x), edges.size + 1))
+        shares = {
+            move: proportions(bucket_codes(edges, moved), edges.size + 1)
+            for move, moved in moved_values(x).items()
+        }
+        return cls(name, edges, proportions(bucket_codes(edges, x), edges.size + 1), shares)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "edges": self.edges.tolist(),
-                "proportions": self.proportions.tolist()}
+                "proportions": self.proportions.tolist(),
+                "moves": {move: shares.tolist() for move, shares in self.moves.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumericBins:
         return cls(
             name=str(data["name"]), edges=np.asarray(data["edges"], dtype=np.float64),
             proportions=np.asarray(data["proportions"], dtype=np.float64),
+            moves={str(move): np.asarray(shares, dtype=np.float64)
+                   for move, shares in data.get("moves", {}).items()},
         )
+
+
+def moved_values(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The values `x` scaled (positive columns) and shifted, by name (see `NumericBins`)."""
+    out: dict[str, np.ndarray] = {}
+    if x.size and float(x.min()) > 0:
+        for s in MOVE_SCALES:
+            for factor in (math.exp(s), math.exp(-s)):
+                out[f"x{factor:.3g}"] = x * factor
+    sd = float(np.std(x))
+    if sd > 0:
+        for s in MOVE_SHIFTS:
+            for step in (s, -s):
+                out[f"{step:+g}sd"] = x + step * sd
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,7 +3,8 @@
     TiltBank            CUSUMs of exact log-likelihood ratios of tilted bin distributions
     DriftFlag           one flag: raised by its bank, cleared by a reverse test (a lifecycle)
     SequentialMonitor   flags per feature, for the prediction, and the dataset (any feature)
-    SequentialConcept   the concept flag on absolute errors of labelled predictions
+    SequentialConcept   the concept flag on the errors of labelled predictions (relative to the
+                        prediction where they grow with it, else absolute)
 
 Which flags a profile gets, on which bins and with which allowance, is `drift.sequential.plan`;
 their calibration constants are measured when the profile is built (training time) and stored

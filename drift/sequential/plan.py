@@ -14,7 +14,8 @@ of its reference (``slack = tolerance / sqrt(reference rows)``, see `drift.seque
                  N * n_holdout / n_train rows would; against the training rows alone (older
                  profiles), 1 / (1/n_train + 1/n_holdout) rows (`feature_reference_size`)
     prediction   the held-out rows (its reference is the held-out predictions)
-    concept      the held-out rows (the held-out absolute errors)
+    concept      the held-out rows (the held-out relative errors, or absolute errors before
+                 profile format 4)
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from drift.profile import PREDICTION
-from drift.sequential.binning import Binned, categorical_bins, error_bins, numeric_bins
+from drift.sequential.binning import (
+    Binned,
+    categorical_bins,
+    error_bins,
+    numeric_bins,
+    relative_error_bins,
+)
 from drift.sequential.calibrate import bank_key, probe_constant
 
 if TYPE_CHECKING:  # the profile builds its constants from this module: no import at runtime
@@ -85,12 +92,31 @@ def prediction_bins(profile: ReferenceProfile) -> Binned | None:
     return None if profile.prediction is None else numeric_bins(profile.prediction)
 
 
+def concept_relative(profile: ReferenceProfile) -> bool:
+    """Whether the concept flag watches relative errors (format 4), else absolute errors."""
+    return profile.errors is not None and bool(profile.errors.rel_edges)
+
+
 def concept_bins(profile: ReferenceProfile) -> Binned | None:
-    """Bins of the held-out absolute errors, or None for a profile without them (format 1)."""
+    """Bins of the held-out relative errors (format 4) or absolute errors (formats 2-3), or
+    None for a profile without either (format 1)."""
     errors = profile.errors
+    if errors is not None and concept_relative(profile):
+        return relative_error_bins(
+            CONCEPT, np.asarray(errors.rel_edges), np.asarray(errors.rel_proportions),
+            moves=errors.rel_moves,
+        )
     if errors is None or not errors.abs_edges:
         return None
     return error_bins(CONCEPT, np.asarray(errors.abs_edges), np.asarray(errors.abs_proportions))
+
+
+def concept_reference_size(profile: ReferenceProfile) -> int:
+    """The held-out rows behind the concept flag's bins."""
+    errors = profile.errors
+    if errors is not None and concept_relative(profile):
+        return errors.rel_n
+    return prediction_reference_size(profile)
 
 
 def default_banks(
@@ -100,9 +126,12 @@ def default_banks(
     features = slack_for(tolerance, feature_reference_size(profile))
     held = slack_for(tolerance, prediction_reference_size(profile))
     banks = [(b, features) for b in feature_bins(profile)]
-    for extra in (prediction_bins(profile), concept_bins(profile)):
-        if extra is not None:
-            banks.append((extra, held))
+    predictions = prediction_bins(profile)
+    if predictions is not None:
+        banks.append((predictions, held))
+    concept = concept_bins(profile)
+    if concept is not None:
+        banks.append((concept, slack_for(tolerance, concept_reference_size(profile))))
     return banks
 
 

@@ -34,3 +34,20 @@ def profile(reference_data: tuple[pd.DataFrame, pd.DataFrame]) -> ReferenceProfi
         reference_predictions=fake_predictions(holdout, rng),
         reference_errors=rng.normal(0.0, 500.0, len(holdout)),
     )
+
+
+@pytest.fixture(scope="session")
+def relative_reference(
+    reference_data: tuple[pd.DataFrame, pd.DataFrame],
+) -> tuple[ReferenceProfile, np.ndarray, np.ndarray]:
+    """A profile whose held-out errors grow with the price (10 % of it, as a price model's do),
+    with the held-out predictions and residuals it was built from."""
+    train, holdout = reference_data
+    rng = np.random.default_rng(11)
+    predictions = np.abs(fake_predictions(holdout, rng)) + 100.0
+    residuals = rng.normal(0.0, 0.1, len(holdout)) * predictions
+    profile = ReferenceProfile.build(
+        train, numeric=NUMERIC, categorical=list(CATEGORIES), holdout=holdout,
+        reference_predictions=predictions, reference_errors=residuals, calibration_windows=50,
+    )
+    return profile, predictions, residuals

@@ -112,7 +112,7 @@ def test_save_load_round_trip(profile: ReferenceProfile, tmp_path: Path) -> None
     profile.save(path)
     loaded = ReferenceProfile.load(path)
     assert loaded.to_dict() == profile.to_dict()
-    assert json.loads(path.read_text())["format_version"] == 3
+    assert json.loads(path.read_text())["format_version"] == 4
     assert path.stat().st_size < 1_000_000
     # the loaded profile judges a stream exactly as the original does
     rng = np.random.default_rng(8)

@@ -101,3 +101,29 @@ def test_calibrated_ert_of_the_concept_flag_matches_gamma(profile: ReferenceProf
                 break
             n += codes.size
     assert 0.7 * 2000.0 <= float(np.mean(runs)) <= 1.3 * 2000.0
+
+
+def test_calibrated_ert_of_the_relative_concept_flag_matches_gamma(
+    relative_reference: tuple[ReferenceProfile, np.ndarray, np.ndarray],
+) -> None:
+    """Level, bias, tail and size directions; relative errors drawn from the held-out ones."""
+    profile, predictions, residuals = relative_reference
+    concept = SequentialConcept(profile, gamma=2000.0)
+    assert concept.relative
+    flag = concept.flag
+    codes = concept._binned.encode(residuals / predictions)  # noqa: SLF001 - one flag alone
+    rng = np.random.default_rng(31)
+    runs = []
+    for _ in range(RUNS):
+        flag.reset()
+        n = 0
+        while True:
+            drawn = codes[rng.integers(0, codes.size, 1024)]
+            raised = flag.update(drawn, n)
+            if raised:
+                runs.append(raised[0].event + 1)
+                break
+            n += drawn.size
+    ert = float(np.mean(runs))
+    assert 0.7 * 2000.0 <= ert <= 1.3 * 2000.0
+    assert 0.5 <= float(np.median(runs)) / ert <= 0.85
