@@ -106,7 +106,7 @@ def test_every_alert_has_severity_summary_description_and_for() -> None:
     expected = {
         "FeatureDriftDetected", "DatasetDrift", "PredictionDrift", "ConceptDrift",
         "EstimatedPerformanceDegraded", "ConsumerLagGrowing", "ConsumerLagStalled",
-        "DeadLetterRateHigh", "NoEventsScored", "ConsumerDown",
+        "DeadLetterRateHigh", "NoEventsScored", "ConsumerDown", "ModelRefused",
     }
     assert {rule["alert"] for rule in rules} == expected
     for rule in rules:
