@@ -47,13 +47,15 @@ COPY model/ model/
 COPY drift/ drift/
 COPY consumer/ consumer/
 COPY producer/ producer/
+COPY retrainer/ retrainer/
 COPY data/ data/
 
 # Byte-compile once at build time (the runtime user cannot write __pycache__), and create the
 # artifact directory owned by the service user: a named volume mounted there (compose volume
-# `model`) starts with this ownership, so the trainer can write and the consumer can read.
-RUN python -m compileall -q common model drift consumer producer \
- && mkdir -p /app/artifacts/model \
+# `model`, and `registry`) starts with this ownership, so the trainer and the retrainer can
+# write and the consumer can read.
+RUN python -m compileall -q common model drift consumer producer retrainer \
+ && mkdir -p /app/artifacts/model /app/artifacts/registry \
  && chown -R app:app /app/artifacts
 
 USER 10001:10001

@@ -60,7 +60,7 @@ test-integration: setup $(MODEL) ## Integration tests on a real broker started b
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy model drift producer consumer common infra demo bench
+	$(VENV)/bin/mypy model drift producer consumer retrainer common infra demo bench
 
 k8s-check: venv ## Render and validate every Kubernetes kustomization offline (infra/k8s)
 	$(PY) -m infra.k8s generate --check
