@@ -39,6 +39,7 @@ from common.contracts.models import (
 from common.kafka import client_config, cluster_metadata, create_topics, read_to_end
 from consumer.ops.http import HealthState, MetricsServer
 from consumer.pipeline.decode import Rejected, decode_event
+from consumer.pipeline.scoring import ThreadCap
 from model.announce import announcement, announcement_record, publish
 from model.artifact import ModelArtifact, load_artifact
 from model.features import FEATURES
@@ -84,7 +85,7 @@ class RetrainerService:
             holdout_fraction=settings.holdout_fraction,
             reference_fraction=settings.reference_fraction, model_type=settings.model,
             drift_window_size=settings.drift_window_size, seed=settings.seed,
-        ))
+        ), cap=ThreadCap(settings.training_threads))
         self.champion: tuple[str, ModelArtifact] | None = None
         self.challenger: tuple[str, ModelArtifact] | None = None
         self.comparison: LiveComparison | None = None
@@ -298,8 +299,10 @@ class RetrainerService:
         frame = pd.DataFrame.from_records([r.features for r in rows], columns=list(FEATURES))
         truth = np.array([r.price for r in rows])
         assert self.comparison is not None
-        self.comparison.add(truth, self.champion[1].pipeline.predict(frame),
-                            self.challenger[1].pipeline.predict(frame))
+        with self.worker.cap():
+            champion = self.champion[1].pipeline.predict(frame)
+            challenger = self.challenger[1].pipeline.predict(frame)
+        self.comparison.add(truth, champion, challenger)
         champion_mae, challenger_mae = self.comparison.maes()
         self.metrics.live_mae.labels(model="champion").set(champion_mae)
         self.metrics.live_mae.labels(model="challenger").set(challenger_mae)

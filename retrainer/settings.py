@@ -73,6 +73,9 @@ class RetrainerSettings(BaseSettings):
         2000, gt=0, description="window size the candidate's drift thresholds are calibrated for"
     )
     seed: int = Field(42, description="seed of the reference sample")
+    training_threads: int = Field(
+        1, ge=1, le=64, description="OpenMP/BLAS threads while training and scoring"
+    )
     # -- promotion ----------------------------------------------------------------------------
     min_labels: int = Field(500, ge=2, description="live labels before a decision")
     margin: float = Field(
