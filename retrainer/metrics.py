@@ -25,6 +25,7 @@ class RetrainerMetrics:
     """Every metric of the retrainer; one instance per registry."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         r = registry
         p = "diamond_retrainer_"
         self.window_rows = Gauge(f"{p}window_rows", "Labelled rows in the window", registry=r)

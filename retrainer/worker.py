@@ -4,8 +4,6 @@ The thread trains (`retrainer.training.train_candidate`), registers the candidat
 held-out scores in its registration record, and loads it back verified; the loop collects the
 outcome with `results()` and decides what to do with it (challenger or not). The registry does
 the file work atomically, so a process killed mid-training leaves at most a `.tmp-` directory.
-`cap` limits the OpenMP/BLAS pools while it trains: on a busy host, unlimited OpenMP threads made
-a small fit 10x slower (1.7 s capped at one thread, 22 s not, on 2 shared cores).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from consumer.pipeline.scoring import ThreadCap
 from model.artifact import ModelArtifact, load_artifact
 from model.registry import ModelRegistry
 from retrainer.training import TrainingPolicy, TrainingResult, train_candidate
@@ -45,12 +42,9 @@ class TrainingFailed:
 class TrainingWorker:
     """Runs `start(...)` in a daemon thread; at most one at a time."""
 
-    def __init__(
-        self, registry: ModelRegistry, policy: TrainingPolicy, *, cap: ThreadCap | None = None,
-    ) -> None:
+    def __init__(self, registry: ModelRegistry, policy: TrainingPolicy) -> None:
         self.registry = registry
         self.policy = policy
-        self.cap = cap or ThreadCap(None)
         self._done: queue.Queue[TrainingDone | TrainingFailed] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -89,8 +83,7 @@ class TrainingWorker:
     ) -> None:
         started = time.perf_counter()
         try:
-            with self.cap():
-                result = train_candidate(rows, champion, self.policy)
+            result = train_candidate(rows, champion, self.policy)
             version = self.registry.register(
                 result.candidate.save, source="retrain", reason=f"{trigger.kind}: "
                 f"{trigger.reason}", parent=champion_version, scores=result.scores(),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from model.artifact import METADATA_FILE, PIPELINE_FILE
+from model.artifact import PIPELINE_FILE
 from model.exceptions import ArtifactNotFoundError, RegistryError, VersionNotFoundError
 from model.registry import (
     ALIASES_FILE,
@@ -23,21 +23,9 @@ from model.registry import (
     resolve_artifact_dir,
 )
 from model.settings import TrainSettings
+from tests.unit.model.registry_fakes import fake_artifact
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def fake_artifact(payload: bytes) -> Any:
-    """A writer of a minimal artifact: model.joblib bytes and metadata with their sha256."""
-
-    def write(directory: Path) -> dict[str, Any]:
-        (directory / PIPELINE_FILE).write_bytes(payload)
-        metadata = {"sha256": hashlib.sha256(payload).hexdigest(), "model_type": "hgb",
-                    "model_version": "hgb-test", "metrics": {"mae": 1.0}}
-        (directory / METADATA_FILE).write_text(json.dumps(metadata))
-        return metadata
-
-    return write
 
 
 @pytest.fixture

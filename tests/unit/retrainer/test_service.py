@@ -1,0 +1,107 @@
+"""One loop iteration of the retrainer with fakes at the Kafka boundary: the join, invalid
+records, triggers, the gate's decisions, and the metrics Prometheus would scrape."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Message
+from prometheus_client import CollectorRegistry
+
+from common.contracts.labels import encode_label
+from retrainer import RetrainerService, RetrainerSettings
+from retrainer.metrics import DECISION_KINDS
+from tests.unit.common.kafka_fakes import message
+
+
+class Batches:
+    """A consumer whose `consume()` returns the given batches, then nothing."""
+
+    def __init__(self, *batches: list[Message]) -> None:
+        self.batches = list(batches)
+
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
+        return self.batches.pop(0) if self.batches else []
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> RetrainerService:
+    settings = RetrainerSettings(registry_dir=tmp_path / "registry", metrics_port=0,
+                                 min_rows=10, min_gap_s=0)
+    return RetrainerService(settings, registry=CollectorRegistry())
+
+
+def sample(service: RetrainerService, name: str, **labels: str) -> float | None:
+    return service.metrics.registry.get_sample_value(name, labels or None)
+
+
+def event(event_id: str) -> bytes:
+    return orjson.dumps({"event_id": event_id, "carat": 0.5, "cut": "Ideal", "color": "E",
+                         "clarity": "SI1", "depth": 61.5, "table": 55.0,
+                         "event_time": time.time_ns() // 1_000_000})
+
+
+def on(service: RetrainerService, kind: str, offset: int, value: bytes | None) -> Message:
+    topic = {"event": service.settings.events_topic, "label": service.settings.labels_topic,
+             "report": service.settings.drift_reports_topic}[kind]
+    return message(topic, 0, offset, value)
+
+
+def test_events_and_labels_are_joined_and_invalid_records_counted(
+    service: RetrainerService,
+) -> None:
+    now = time.time_ns() // 1_000_000
+    consumer = Batches(
+        [on(service, "event", 0, event("a")), on(service, "event", 1, event("b")),
+         on(service, "event", 2, b"{"), on(service, "report", 0, b"[]")],
+        [on(service, "label", 0, encode_label("a", 900, now)),
+         on(service, "label", 1, encode_label("zzz", 900, now)),
+         on(service, "label", 2, b'{"price": -1}')],
+    )
+    service.step(consumer)
+    service.step(consumer)
+    assert len(service.window) == 1 and service.window.pending == 1
+    assert sample(service, "diamond_retrainer_window_rows") == 1
+    assert sample(service, "diamond_retrainer_pending_events") == 1
+    assert sample(service, "diamond_retrainer_unmatched_labels_total") == 1
+    for kind in ("event", "label", "drift_report"):
+        assert sample(service, "diamond_retrainer_invalid_records_total", kind=kind) == 1
+
+
+def test_a_trigger_without_enough_rows_waits_and_is_counted_once(
+    service: RetrainerService,
+) -> None:
+    service.request_training("by the test")
+    for _ in range(3):
+        service.step(Batches())
+    assert sample(service, "diamond_retrainer_triggers_total", kind="on_demand") == 1
+    assert sample(service, "diamond_retrainer_decisions_total",
+                  decision="trigger_not_enough_rows") == 1
+    assert service.gate.waiting is not None and service.gate.waiting.kind == "on_demand"
+    assert not service.worker.busy
+
+
+def test_a_concept_report_is_a_drift_trigger(service: RetrainerService) -> None:
+    now = time.time_ns() // 1_000_000
+    report = orjson.dumps({"instance": "c-1", "transitions": [
+        {"flag": "concept", "kind": "drift_started", "statistic": 9.0, "detector": "ph",
+         "event": 10, "time": now}]})
+    service.step(Batches([on(service, "report", 0, report)]))
+    assert sample(service, "diamond_retrainer_triggers_total", kind="drift") == 1
+    assert service.gate.waiting is not None and service.gate.waiting.kind == "drift"
+
+
+def test_every_series_is_there_before_anything_happens(service: RetrainerService) -> None:
+    for decision in DECISION_KINDS:
+        assert sample(service, "diamond_retrainer_decisions_total", decision=decision) == 0
+    for outcome in ("challenger", "rejected", "failed"):
+        assert sample(service, "diamond_retrainer_trainings_total", outcome=outcome) == 0
+    for kind in ("pending_count", "pending_age", "rows_count", "rows_age"):
+        assert sample(service, "diamond_retrainer_evictions_total", kind=kind) == 0
+    live: Any = sample(service, "diamond_retrainer_live_mae", model="challenger")
+    assert live != live  # NaN: unknown until a challenger is compared
+    assert sample(service, "diamond_retrainer_promotions_total") == 0
