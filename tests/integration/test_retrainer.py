@@ -33,6 +33,7 @@ from common.contracts.models import (
 from common.kafka import read_to_end
 from model.artifact import file_sha256
 from model.registry import ModelRegistry
+from model.registry_cli import main as registry_main
 from producer.scenarios import ConceptDrift
 from retrainer import RetrainerService, RetrainerSettings
 
@@ -165,11 +166,7 @@ def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
         live_challenger = sample("diamond_retrainer_live_mae", model="challenger")
         assert live_challenger <= 0.95 * live_champion
 
-    latest: dict[str, Announcement | Withdrawal] = {}
-    for msg in read_to_end(bootstrap_servers, models, timeout=30):
-        decoded = decode_announcement(msg.key(), msg.value())
-        assert isinstance(decoded, Announcement | Withdrawal), decoded
-        latest[decoded.alias] = decoded
+    latest = announcements(bootstrap_servers, models)
     announced = latest["champion"]
     assert isinstance(announced, Announcement)
     directory = registry.path_of(challenger)
@@ -178,3 +175,22 @@ def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
     assert Path(announced.location) == directory.resolve()
     assert announced.reason.startswith(f"promoted {challenger}")
     assert latest["challenger"] == Withdrawal("challenger")
+
+    # by command: roll back to the old champion and announce it
+    assert registry_main(["rollback", "--registry-dir", str(registry.root), "--announce",
+                          "--bootstrap-servers", bootstrap_servers, "--models-topic",
+                          models]) == 0
+    rolled_back = announcements(bootstrap_servers, models)["champion"]
+    assert isinstance(rolled_back, Announcement)
+    assert (rolled_back.version, rolled_back.sha256) == (champion,
+                                                          registry.show(champion).sha256)
+
+
+def announcements(bootstrap_servers: str, topic: str) -> dict[str, Announcement | Withdrawal]:
+    """The latest announcement per alias on the models topic."""
+    latest: dict[str, Announcement | Withdrawal] = {}
+    for msg in read_to_end(bootstrap_servers, topic, timeout=30):
+        decoded = decode_announcement(msg.key(), msg.value())
+        assert isinstance(decoded, Announcement | Withdrawal), decoded
+        latest[decoded.alias] = decoded
+    return latest

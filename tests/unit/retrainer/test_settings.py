@@ -56,4 +56,4 @@ def test_bad_values_are_refused(bad: dict[str, object]) -> None:
 def test_settings_are_frozen() -> None:
     settings = RetrainerSettings()
     with pytest.raises(ValidationError):
-        settings.min_rows = 10  # type: ignore[misc]
+        settings.min_rows = 10
