@@ -41,7 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from common.contracts.models import ALIASES
-from model.artifact import METADATA_FILE, PIPELINE_FILE, file_sha256, load_metadata
+from model.artifact import (
+    LOSS_MODEL_FILE,
+    METADATA_FILE,
+    PIPELINE_FILE,
+    ModelArtifact,
+    file_sha256,
+    load_artifact,
+    load_metadata,
+)
 from model.exceptions import ArtifactNotFoundError, RegistryError, VersionNotFoundError
 
 log = logging.getLogger(__name__)
@@ -143,6 +151,14 @@ class ModelRegistry:
         _check_alias(name)
         value = self.aliases().get(name)
         return value if isinstance(value, str) else None
+
+    def load(self, version: str) -> ModelArtifact:
+        """Load `version` verified: model.joblib and loss_model.joblib against the sha256s
+        recorded at registration (and the metadata's)."""
+        info = self.show(version)
+        files = info.registration.get("files", {})
+        return load_artifact(info.directory, expected_sha256=files.get(PIPELINE_FILE),
+                             expected_loss_sha256=files.get(LOSS_MODEL_FILE))
 
     def verify(self, version: str) -> list[str]:
         """The problems found (empty: intact): each file's sha256 against the registration,

@@ -41,7 +41,7 @@ from consumer.ops.http import HealthState, MetricsServer
 from consumer.pipeline.decode import Rejected, decode_event
 from consumer.pipeline.scoring import ThreadCap
 from model.announce import announcement, announcement_record, publish
-from model.artifact import ModelArtifact, load_artifact
+from model.artifact import ModelArtifact
 from model.features import FEATURES
 from model.registry import ModelRegistry
 from retrainer.exceptions import ChampionUnavailableError
@@ -137,15 +137,11 @@ class RetrainerService:
                 f"the registry at {self.registry.root} has no champion: run `make train` "
                 "(or `python -m model train --registry-dir ...`) first"
             )
-        self.champion = (version, self._load(version))
+        self.champion = (version, self.registry.load(version))
         self.health.model_loaded = True
         challenger = self.registry.alias("challenger")
         if challenger is not None:  # a restart: the comparison starts again from live labels
-            self._start_contest(challenger, self._load(challenger))
-
-    def _load(self, version: str) -> ModelArtifact:
-        info = self.registry.show(version)
-        return load_artifact(info.directory, expected_sha256=info.sha256)
+            self._start_contest(challenger, self.registry.load(challenger))
 
     def _prepare_models_topic(self, kafka: dict[str, Any]) -> None:
         admin = AdminClient(dict(kafka))

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from model.artifact import ModelArtifact, load_artifact
+from model.artifact import ModelArtifact
 from model.registry import ModelRegistry
 from retrainer.training import TrainingPolicy, TrainingResult, train_candidate
 from retrainer.triggers import Trigger
@@ -88,8 +88,7 @@ class TrainingWorker:
                 result.candidate.save, source="retrain", reason=f"{trigger.kind}: "
                 f"{trigger.reason}", parent=champion_version, scores=result.scores(),
             )
-            info = self.registry.show(version)
-            artifact = load_artifact(info.directory, expected_sha256=info.sha256)
+            artifact = self.registry.load(version)
         except Exception as exc:  # any failure is an outcome, never a dead thread
             log.exception("training failed (%s)", trigger.reason)
             self._done.put(TrainingFailed(trigger, f"{type(exc).__name__}: {exc}",

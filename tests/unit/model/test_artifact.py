@@ -324,3 +324,5 @@ def test_training_registers_its_model_as_champion(artifact_dir: Path) -> None:
     assert registry.verify("v0001") == []
     loaded = load_artifact(resolve_artifact_dir(registry.root), expected_sha256=info.sha256)
     assert loaded.metadata["metrics"] == metadata["metrics"]
+    # loaded through the registry, both pickles are pinned by the registration's hashes
+    assert registry.load("v0001").estimation is not None
