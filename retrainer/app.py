@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 from prometheus_client import CollectorRegistry
@@ -188,8 +189,8 @@ class RetrainerService:
         for msg in messages:
             self._handle(msg, joined)
         self.window.expire()
-        if joined and self.comparison is not None:
-            self._compare(joined)
+        if self.comparison is not None:
+            self._compare(joined)  # also with no new label: a challenger can time out
         for outcome in self.worker.results():
             self._finish_training(outcome)
         self._offer_triggers()
@@ -272,7 +273,7 @@ class RetrainerService:
             self._decided("training_failed", outcome.error)
             return
         result = outcome.result
-        self.metrics.holdout_mae.labels(model="challenger").set(result.candidate_mae)
+        self.metrics.holdout_mae.labels(model="candidate").set(result.candidate_mae)
         self.metrics.holdout_mae.labels(model="champion").set(result.champion_mae)
         scores = (f"{outcome.version}: held-out MAE {result.candidate_mae:.1f} vs champion "
                   f"{result.champion_mae:.1f} on {result.n_holdout} newest rows "
@@ -295,17 +296,17 @@ class RetrainerService:
 
     def _compare(self, rows: list[LabelledRow]) -> None:
         assert self.champion is not None and self.challenger is not None
-        import pandas as pd  # only here: the loop's hot path never builds frames otherwise
-
-        frame = pd.DataFrame.from_records([r.features for r in rows], columns=list(FEATURES))
-        truth = np.array([r.price for r in rows])
         assert self.comparison is not None
-        self.comparison.add(truth, self.champion[1].pipeline.predict(frame),
-                            self.challenger[1].pipeline.predict(frame))
-        champion_mae, challenger_mae = self.comparison.maes()
-        self.metrics.live_mae.labels(model="champion").set(champion_mae)
-        self.metrics.live_mae.labels(model="challenger").set(challenger_mae)
-        self.metrics.live_labels.set(len(self.comparison))
+        if rows:
+            frame = pd.DataFrame.from_records([r.features for r in rows],
+                                              columns=list(FEATURES))
+            self.comparison.add(np.array([r.price for r in rows]),
+                                self.champion[1].pipeline.predict(frame),
+                                self.challenger[1].pipeline.predict(frame))
+            champion_mae, challenger_mae = self.comparison.maes()
+            self.metrics.live_mae.labels(model="champion").set(champion_mae)
+            self.metrics.live_mae.labels(model="challenger").set(challenger_mae)
+            self.metrics.live_labels.set(len(self.comparison))
         decision = decide(self.comparison, self.rule,
                           elapsed_s=time.monotonic() - self._challenger_since)
         if decision.kind != "wait":

@@ -1,7 +1,7 @@
 """Prometheus metrics of the retrainer (prefix ``diamond_retrainer_``), on an injected registry.
 
 Label values are bounded and pre-initialised: eviction kinds (`EVICTION_KINDS`), training
-outcomes (`OUTCOMES`), decisions (`DECISION_KINDS`), models (champion, challenger), invalid
+outcomes (`OUTCOMES`), decisions (`DECISION_KINDS`), models (`MODELS`, `HOLDOUT_MODELS`), invalid
 record kinds (`RECORD_KINDS`). Scores unknown yet are NaN.
 """
 
@@ -18,7 +18,8 @@ DECISION_KINDS: tuple[str, ...] = (
     "promoted", "withdrawn", "announced_champion",
 )
 RECORD_KINDS: tuple[str, ...] = ("event", "label", "drift_report")
-MODELS: tuple[str, ...] = ("champion", "challenger")
+MODELS: tuple[str, ...] = ("champion", "challenger")  # live_mae
+HOLDOUT_MODELS: tuple[str, ...] = ("candidate", "champion")  # holdout_mae
 
 
 class RetrainerMetrics:
@@ -76,8 +77,9 @@ class RetrainerMetrics:
             self.trainings.labels(outcome=outcome)
         for decision in DECISION_KINDS:
             self.decisions.labels(decision=decision)
-        for model in MODELS:
+        for model in HOLDOUT_MODELS:
             self.holdout_mae.labels(model=model).set(float("nan"))
+        for model in MODELS:
             self.live_mae.labels(model=model).set(float("nan"))
         self.last_training_seconds.set(float("nan"))
 

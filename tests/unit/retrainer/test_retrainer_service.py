@@ -13,9 +13,12 @@ from confluent_kafka import Message
 from prometheus_client import CollectorRegistry
 
 from common.contracts.labels import encode_label
+from common.contracts.models import Withdrawal, decode_announcement
+from model.registry import ModelRegistry
 from retrainer import RetrainerService, RetrainerSettings
 from retrainer.metrics import DECISION_KINDS
-from tests.unit.common.kafka_fakes import message
+from tests.unit.common.kafka_fakes import FakeProducer, message
+from tests.unit.model.registry_fakes import fake_artifact
 
 
 class Batches:
@@ -105,3 +108,75 @@ def test_every_series_is_there_before_anything_happens(service: RetrainerService
     live: Any = sample(service, "diamond_retrainer_live_mae", model="challenger")
     assert live != live  # NaN: unknown until a challenger is compared
     assert sample(service, "diamond_retrainer_promotions_total") == 0
+
+
+class Priced:
+    """A stand-in for a loaded artifact: `pipeline.predict` prices every stone at `price`."""
+
+    def __init__(self, price: float) -> None:
+        self.pipeline = self
+        self.price = price
+
+    def predict(self, frame: Any) -> Any:
+        return [self.price] * len(frame)
+
+
+def contest(tmp_path: Path, champion_price: float, challenger_price: float,
+            **overrides: Any) -> tuple[RetrainerService, FakeProducer]:
+    registry = ModelRegistry(tmp_path / "registry")
+    for payload in (b"champion", b"challenger"):
+        registry.register(fake_artifact(payload), source="train", reason="r")
+    registry.promote("v0001", "r")
+    registry.set_alias("challenger", "v0002", "r")
+    settings = RetrainerSettings(registry_dir=registry.root, metrics_port=0, min_labels=20,
+                                 **overrides)
+    service = RetrainerService(settings, registry=CollectorRegistry())
+    producer = FakeProducer()
+    service._producer = producer  # what run() creates: the fake Kafka boundary
+    service.champion = ("v0001", Priced(champion_price))  # type: ignore[assignment]
+    service._start_contest("v0002", Priced(challenger_price))  # type: ignore[arg-type]
+    return service, producer
+
+
+def labelled(service: RetrainerService, n: int, price: float) -> Batches:
+    now = time.time_ns() // 1_000_000
+    ids = [f"e{i}" for i in range(n)]
+    return Batches([on(service, "event", i, event(e)) for i, e in enumerate(ids)],
+                   [on(service, "label", i, encode_label(e, price, now))
+                    for i, e in enumerate(ids)])
+
+
+def test_a_clearly_worse_challenger_is_withdrawn_and_tombstoned(tmp_path: Path) -> None:
+    # true price 1,000: the champion is off by 100, the challenger by 300
+    service, producer = contest(tmp_path, 1100.0, 1300.0)
+    consumer = labelled(service, 30, 1000.0)
+    service.step(consumer)
+    service.step(consumer)
+    assert service.registry.alias("challenger") is None
+    assert service.registry.alias("champion") == "v0001"
+    assert service.challenger is None
+    assert sample(service, "diamond_retrainer_decisions_total", decision="withdrawn") == 1
+    assert [(p.key, p.value) for p in producer.delivered] == [(b"challenger", None)]
+
+
+def test_a_clearly_better_challenger_is_promoted_and_announced(tmp_path: Path) -> None:
+    service, producer = contest(tmp_path, 1300.0, 1100.0)
+    consumer = labelled(service, 30, 1000.0)
+    service.step(consumer)
+    service.step(consumer)
+    assert service.registry.alias("champion") == "v0002"
+    assert sample(service, "diamond_retrainer_promotions_total") == 1
+    assert sample(service, "diamond_retrainer_live_mae", model="challenger") == 100.0
+    assert sample(service, "diamond_retrainer_live_mae", model="champion") == 300.0
+    champion, challenger = (decode_announcement(p.key, p.value) for p in producer.delivered)
+    assert getattr(champion, "version", None) == "v0002"
+    assert challenger == Withdrawal("challenger")
+
+
+def test_a_challenger_without_labels_times_out(tmp_path: Path) -> None:
+    service, _ = contest(tmp_path, 1100.0, 1100.0, challenger_timeout_s=0.001)
+    time.sleep(0.01)
+    service.step(Batches())
+    assert service.registry.alias("challenger") is None
+    history = service.registry.aliases()["history"][-1]
+    assert history["reason"].startswith("withdrew v0002: no decision within 0.001 s")
