@@ -60,9 +60,11 @@ RUN python -m compileall -q common model drift consumer producer retrainer \
 
 USER 10001:10001
 
-# /metrics, /healthz and /readyz of the consumer (CONSUMER_METRICS_PORT). The service binds
-# 127.0.0.1 by default; in a container it must listen on every interface to be scraped.
-ENV CONSUMER_METRICS_ADDR=0.0.0.0
+# /metrics, /healthz and /readyz of the consumer (CONSUMER_METRICS_PORT) and of the retrainer
+# (RETRAINER_METRICS_PORT). The services bind 127.0.0.1 by default; in a container they must
+# listen on every interface to be scraped and probed.
+ENV CONSUMER_METRICS_ADDR=0.0.0.0 \
+    RETRAINER_METRICS_ADDR=0.0.0.0
 EXPOSE 8000
 
 CMD ["python", "-m", "consumer"]

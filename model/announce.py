@@ -13,6 +13,7 @@ from typing import Any
 
 from common.contracts.models import Announcement, encode_announcement
 from common.kafka import DeliveryReports, Record, produce_all
+from model.artifact import LOSS_MODEL_FILE
 from model.registry import ModelRegistry
 
 FLUSH_TIMEOUT = 30.0
@@ -28,6 +29,8 @@ def announcement(registry: ModelRegistry, alias: str, reason: str) -> Announceme
         alias=alias, version=version, sha256=info.sha256,
         location=str(info.directory.resolve()), reason=reason,
         announced_at=time.time_ns() // 1_000_000,
+        # pinned as registered, so a reader keeps performance estimation on (None: no loss model)
+        loss_model_sha256=info.registration.get("files", {}).get(LOSS_MODEL_FILE),
     )
 
 

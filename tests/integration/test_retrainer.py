@@ -172,6 +172,7 @@ def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
     directory = registry.path_of(challenger)
     assert announced.version == challenger
     assert announced.sha256 == file_sha256(directory / "model.joblib")
+    assert announced.loss_model_sha256 == file_sha256(directory / "loss_model.joblib")
     assert Path(announced.location) == directory.resolve()
     assert announced.reason.startswith(f"promoted {challenger}")
     assert latest["challenger"] == Withdrawal("challenger")

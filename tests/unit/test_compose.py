@@ -466,6 +466,8 @@ def test_containers_bind_the_metrics_server_on_every_interface(
     _, stages = dockerfile_stages()
     env = " ".join(arg for instruction, arg in stages[-1][2] if instruction == "ENV")
     assert re.search(r"\bCONSUMER_METRICS_ADDR=0\.0\.0\.0(\s|$)", env)
+    # the Kubernetes manifests rely on the image for the retrainer's address
+    assert re.search(r"\bRETRAINER_METRICS_ADDR=0\.0\.0\.0(\s|$)", env)
 
 
 def test_dockerignore_keeps_local_state_out_but_not_the_sources() -> None:

@@ -91,4 +91,5 @@ def test_announce_publishes_the_changed_aliases(
     champion, challenger = (decoded for _, decoded in sent)
     assert getattr(champion, "version", None) == "v0002"
     assert getattr(champion, "sha256", None) == registry.show("v0002").sha256
+    assert getattr(champion, "loss_model_sha256", "?") is None  # this artifact has none
     assert type(challenger).__name__ == "Withdrawal"
