@@ -183,6 +183,7 @@ class RetrainerService:
     def step(self, consumer: Any) -> None:
         """One loop iteration: poll, join, compare, collect trainings, decide."""
         messages = consumer.consume(num_messages=BATCH, timeout=self.settings.poll_timeout)
+        unmatched = self.window.unmatched
         self.health.beat()
         self.health.first_poll_done = True
         joined: list[LabelledRow] = []
@@ -197,6 +198,8 @@ class RetrainerService:
         self._run_gate()
         self.metrics.window_rows.set(len(self.window))
         self.metrics.pending_events.set(self.window.pending)
+        self.metrics.waiting_labels.set(self.window.waiting_labels)
+        self.metrics.unmatched_labels.inc(self.window.unmatched - unmatched)
 
     def _handle(self, msg: Any, joined: list[LabelledRow]) -> None:
         err = msg.error()
@@ -210,16 +213,14 @@ class RetrainerService:
             event = decode_event(value, MAX_EVENT_BYTES)
             if isinstance(event, Rejected):
                 self._invalid("event", msg, event.error)
-            else:
-                self.window.add_event(event)
+            elif (row := self.window.add_event(event)) is not None:
+                joined.append(row)
         elif topic == s.labels_topic:
             label = decode_label(value)
             if isinstance(label, InvalidLabel):
                 self._invalid("label", msg, label.error)
             elif (row := self.window.add_label(label)) is not None:
                 joined.append(row)
-            else:
-                self.metrics.unmatched_labels.inc()
         elif topic == s.drift_reports_topic:
             found = drift_triggers(value, now_ms=time.time_ns() // 1_000_000,
                                    max_age_ms=int(s.trigger_max_age_s * 1000))

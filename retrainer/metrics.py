@@ -37,8 +37,12 @@ class RetrainerMetrics:
             f"{p}evictions", "Window evictions by kind (count or age bound)", ["kind"],
             registry=r,
         )
+        self.waiting_labels = Gauge(
+            f"{p}waiting_labels", "Labels read before their event, awaiting it", registry=r
+        )
         self.unmatched_labels = Counter(
-            f"{p}unmatched_labels", "Labels without a pending event", registry=r
+            f"{p}unmatched_labels", "Labels dropped unjoined (their event never came in time)",
+            registry=r,
         )
         self.invalid_records = Counter(
             f"{p}invalid_records", "Records skipped as invalid, by kind", ["kind"], registry=r

@@ -6,11 +6,15 @@ Pure and single-threaded (the consume loop owns it): no Kafka, no metrics. Two b
   event_time is older than `max_pending_age_s`; the oldest arrival goes first (count), and the
   oldest arrivals go while they are too old (age: arrivals come roughly in event-time order, so
   a stale event behind a fresh one waits for the count bound).
+* labels awaiting their event: the two topics are read in parallel, so a label can come first
+  (at startup, or while the events partitions lag). Bounded like the events (`max_pending`,
+  `max_pending_age_s` by the label's event_time); joined as soon as the event arrives.
 * labelled rows: at most `max_rows`, none older than `max_row_age_s` by event_time.
 
-Every eviction is reported to `on_evict(kind, n)` (kinds: `EVICTION_KINDS`); a label without
-a pending event (never seen, evicted, or a duplicate) is counted in `unmatched`. Ages are
-measured against `clock()` (epoch seconds), so replaying an old topic fills nothing.
+Every eviction is reported to `on_evict(kind, n)` (kinds: `EVICTION_KINDS`); a label that
+leaves the waiting labels unjoined (its event never seen or evicted, or a duplicate label) is
+also counted in `unmatched`. Ages are measured against `clock()` (epoch seconds), so replaying
+an old topic fills nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from common.contracts.labels import Label
 from model.features import FEATURES, TARGET
 from model.schema import DiamondEvent
 
-EVICTION_KINDS: tuple[str, ...] = ("pending_count", "pending_age", "rows_count", "rows_age")
+EVICTION_KINDS: tuple[str, ...] = (
+    "pending_count", "pending_age", "labels_count", "labels_age", "rows_count", "rows_age",
+)
 ORDER_COLUMNS: tuple[str, ...] = ("event_time", "seq")
 
 
@@ -68,34 +74,55 @@ class JoinWindow:
         self._on_evict = on_evict
         self._clock = clock
         self._pending: OrderedDict[str, tuple[tuple[Any, ...], int]] = OrderedDict()
+        self._labels: OrderedDict[str, Label] = OrderedDict()
         self._rows: deque[LabelledRow] = deque()
         self._seq = count()
 
     @property
     def pending(self) -> int:
+        """Events awaiting their label."""
         return len(self._pending)
+
+    @property
+    def waiting_labels(self) -> int:
+        """Labels awaiting their event."""
+        return len(self._labels)
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def add_event(self, event: DiamondEvent) -> None:
-        """Hold a scored-to-be event until its label comes (a re-sent event replaces itself)."""
+    def add_event(self, event: DiamondEvent) -> LabelledRow | None:
+        """Join `event` to its waiting label (the new row), or hold it until the label comes
+        (None; a re-sent event replaces itself)."""
+        features = tuple(getattr(event, name) for name in FEATURES)
+        label = self._labels.pop(event.event_id, None)
+        if label is not None:
+            return self._join(event.event_id, features, event.event_time, label.price)
         self._pending.pop(event.event_id, None)
         if len(self._pending) >= self.max_pending:
             self._pending.popitem(last=False)
             self._on_evict("pending_count", 1)
-        self._pending[event.event_id] = (
-            tuple(getattr(event, name) for name in FEATURES), event.event_time,
-        )
+        self._pending[event.event_id] = (features, event.event_time)
+        return None
 
     def add_label(self, label: Label) -> LabelledRow | None:
-        """Join `label` to its pending event; the new row, or None (counted unmatched)."""
+        """Join `label` to its pending event (the new row), or hold it until the event comes
+        (None)."""
         found = self._pending.pop(label.event_id, None)
-        if found is None:
+        if found is not None:
+            return self._join(label.event_id, found[0], found[1], label.price)
+        self._labels.pop(label.event_id, None)
+        if len(self._labels) >= self.max_pending:
+            self._labels.popitem(last=False)
             self.unmatched += 1
-            return None
-        features, event_time = found
-        row = LabelledRow(label.event_id, features, label.price, event_time, next(self._seq))
+            self._on_evict("labels_count", 1)
+        self._labels[label.event_id] = label
+        return None
+
+    def _join(
+        self, event_id: str, features: tuple[Any, ...], event_time: int, price: float
+    ) -> LabelledRow:
+        row = LabelledRow(event_id, features, price, event_time, next(self._seq))
         if len(self._rows) >= self.max_rows:
             self._rows.popleft()
             self._on_evict("rows_count", 1)
@@ -112,6 +139,13 @@ class JoinWindow:
             dropped += 1
         if dropped:
             self._on_evict("pending_age", dropped)
+        dropped = 0
+        while self._labels and next(iter(self._labels.values())).event_time < cutoff:
+            self._labels.popitem(last=False)
+            dropped += 1
+        if dropped:
+            self.unmatched += dropped
+            self._on_evict("labels_age", dropped)
         cutoff = now_ms - self.max_row_age_s * 1000.0
         dropped = 0
         while self._rows and self._rows[0].event_time < cutoff:

@@ -154,10 +154,13 @@ def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
         assert registry.show(challenger).registration["parent"] == champion
         assert registry.verify(challenger) == []
 
-        # live labels, never trained on: the challenger wins and is promoted
+        # live labels, never trained on (and read before their events: they wait for them):
+        # the challenger wins and is promoted
         keys, values, prices = shifted_stream(event_rows, 2000, 800, run)
-        produce_values(events, values, keys)
         produce_values(labels, prices, keys)
+        wait_for("800 labels waiting for their events",
+                 lambda: sample("diamond_retrainer_waiting_labels") >= 800, errors)
+        produce_values(events, values, keys)
         wait_for("the promotion", lambda: registry.alias("champion") == challenger, errors)
         assert registry.alias("challenger") is None
         assert sample("diamond_retrainer_promotions_total") == 1

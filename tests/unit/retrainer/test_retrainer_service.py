@@ -17,6 +17,7 @@ from common.contracts.models import Withdrawal, decode_announcement
 from model.registry import ModelRegistry
 from retrainer import RetrainerService, RetrainerSettings
 from retrainer.metrics import DECISION_KINDS
+from retrainer.window import EVICTION_KINDS
 from tests.unit.common.kafka_fakes import FakeProducer, message
 from tests.unit.model.registry_fakes import fake_artifact
 
@@ -70,7 +71,8 @@ def test_events_and_labels_are_joined_and_invalid_records_counted(
     assert len(service.window) == 1 and service.window.pending == 1
     assert sample(service, "diamond_retrainer_window_rows") == 1
     assert sample(service, "diamond_retrainer_pending_events") == 1
-    assert sample(service, "diamond_retrainer_unmatched_labels_total") == 1
+    assert sample(service, "diamond_retrainer_waiting_labels") == 1  # "zzz": no event yet
+    assert sample(service, "diamond_retrainer_unmatched_labels_total") == 0
     for kind in ("event", "label", "drift_report"):
         assert sample(service, "diamond_retrainer_invalid_records_total", kind=kind) == 1
 
@@ -103,7 +105,7 @@ def test_every_series_is_there_before_anything_happens(service: RetrainerService
         assert sample(service, "diamond_retrainer_decisions_total", decision=decision) == 0
     for outcome in ("challenger", "rejected", "failed"):
         assert sample(service, "diamond_retrainer_trainings_total", outcome=outcome) == 0
-    for kind in ("pending_count", "pending_age", "rows_count", "rows_age"):
+    for kind in EVICTION_KINDS:
         assert sample(service, "diamond_retrainer_evictions_total", kind=kind) == 0
     live: Any = sample(service, "diamond_retrainer_live_mae", model="challenger")
     assert live != live  # NaN: unknown until a challenger is compared

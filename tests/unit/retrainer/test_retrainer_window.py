@@ -38,15 +38,40 @@ def window(evictions: Counter[str], **bounds: float) -> JoinWindow:
 
 def test_a_label_joins_its_event_once() -> None:
     joined = window(Counter())
-    joined.add_event(event("a", carat=0.7))
+    assert joined.add_event(event("a", carat=0.7)) is None
     row = joined.add_label(label("a", 812.0))
     assert row is not None
     assert (row.event_id, row.price) == ("a", 812.0)
     assert row.features == (0.7, 61.5, 55.0, "Ideal", "E", "SI1")  # FEATURES order
     assert len(row.features) == len(FEATURES)
-    assert joined.add_label(label("a")) is None  # a duplicate label
-    assert joined.add_label(label("never-seen")) is None
-    assert (len(joined), joined.pending, joined.unmatched) == (1, 0, 2)
+    assert joined.add_label(label("a")) is None  # a duplicate label: waits, never joins
+    assert (len(joined), joined.pending, joined.waiting_labels) == (1, 0, 1)
+
+
+def test_a_label_read_before_its_event_waits_for_it() -> None:
+    joined = window(Counter())
+    assert joined.add_label(label("b", 640.0)) is None
+    assert joined.waiting_labels == 1
+    row = joined.add_event(event("b", carat=0.4))
+    assert row is not None and (row.price, row.features[0]) == (640.0, 0.4)
+    assert (len(joined), joined.pending, joined.waiting_labels, joined.unmatched) == (1, 0, 0, 0)
+
+
+def test_waiting_labels_are_bounded_and_counted_unmatched_when_dropped() -> None:
+    evictions: Counter[str] = Counter()
+    joined = window(evictions, max_pending=2, max_pending_age_s=60)
+    for name in "abc":
+        joined.add_label(label(name))
+    assert evictions == {"labels_count": 1} and joined.unmatched == 1
+    assert joined.add_event(event("a")) is None  # its label was dropped: the event waits
+    old = Label("old", 500.0, NOW_MS - 61_000)
+    joined.add_label(old)  # pushes "b" out
+    joined.expire()  # "old" is too old, but waits behind the fresh "c" (oldest arrival first)
+    assert joined.waiting_labels == 2 and joined.unmatched == 2
+    joined.add_event(event("c"))
+    joined.expire()
+    assert joined.waiting_labels == 0
+    assert evictions == {"labels_count": 2, "labels_age": 1} and joined.unmatched == 3
 
 
 def test_pending_events_are_bounded_by_count_oldest_first() -> None:
