@@ -80,7 +80,11 @@ def print_list(registry: ModelRegistry) -> None:
             by_version.setdefault(aliases[name], []).append(name)
     print(f"{'version':<8} {'registered':<29} {'source':<8} {'model':<20} {'MAE':>8}  aliases")
     for version in registry.versions():
-        info = registry.show(version)
+        try:
+            info = registry.show(version)
+        except ModelError as exc:  # one unreadable version must not hide the others
+            print(f"{version:<8} unreadable: {exc}")
+            continue
         mae = info.metadata.get("metrics", {}).get("mae")
         print(f"{version:<8} {info.registration.get('registered_at', '?'):<29} "
               f"{info.registration.get('source', '?'):<8} "

@@ -38,6 +38,11 @@ def test_list_shows_versions_scores_and_aliases(
     assert lines[0].split() == ["version", "registered", "source", "model", "MAE", "aliases"]
     assert lines[1].split()[0] == "v0001" and lines[1].split()[-2:] == ["1.0", "champion"]
     assert lines[2].split()[0] == "v0002" and lines[2].split()[-1] == "-"
+    (registry.path_of("v0002") / "registration.json").unlink()
+    assert run(registry, "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-1] == "champion"
+    assert lines[2].startswith("v0002    unreadable:") and "registration.json" in lines[2]
 
 
 def test_show_verifies_the_files(
