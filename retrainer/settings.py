@@ -42,10 +42,14 @@ class RetrainerSettings(BaseSettings):
     )
     # -- the window ---------------------------------------------------------------------------
     max_pending_events: int = Field(
-        50_000, ge=1, le=10_000_000, description="events awaiting a label, at most"
+        50_000, ge=1, le=10_000_000,
+        description="events awaiting their label, at most (and as many labels awaiting "
+        "their event)",
     )
     max_pending_age_s: float = Field(
-        600.0, gt=0, description="events awaiting a label longer than this (event time) go"
+        600.0, gt=0,
+        description="events (labels) awaiting their label (event) older than this (event "
+        "time) go",
     )
     max_rows: int = Field(50_000, ge=1, le=10_000_000, description="labelled rows, at most")
     max_row_age_s: float = Field(
