@@ -47,20 +47,24 @@ COPY model/ model/
 COPY drift/ drift/
 COPY consumer/ consumer/
 COPY producer/ producer/
+COPY retrainer/ retrainer/
 COPY data/ data/
 
 # Byte-compile once at build time (the runtime user cannot write __pycache__), and create the
 # artifact directory owned by the service user: a named volume mounted there (compose volume
-# `model`) starts with this ownership, so the trainer can write and the consumer can read.
-RUN python -m compileall -q common model drift consumer producer \
- && mkdir -p /app/artifacts/model \
+# `model`, and `registry`) starts with this ownership, so the trainer and the retrainer can
+# write and the consumer can read.
+RUN python -m compileall -q common model drift consumer producer retrainer \
+ && mkdir -p /app/artifacts/model /app/artifacts/registry \
  && chown -R app:app /app/artifacts
 
 USER 10001:10001
 
-# /metrics, /healthz and /readyz of the consumer (CONSUMER_METRICS_PORT). The service binds
-# 127.0.0.1 by default; in a container it must listen on every interface to be scraped.
-ENV CONSUMER_METRICS_ADDR=0.0.0.0
+# /metrics, /healthz and /readyz of the consumer (CONSUMER_METRICS_PORT) and of the retrainer
+# (RETRAINER_METRICS_PORT). The services bind 127.0.0.1 by default; in a container they must
+# listen on every interface to be scraped and probed.
+ENV CONSUMER_METRICS_ADDR=0.0.0.0 \
+    RETRAINER_METRICS_ADDR=0.0.0.0
 EXPOSE 8000
 
 CMD ["python", "-m", "consumer"]

@@ -37,7 +37,7 @@ setup: venv kafka-libs ## Everything the demo and the tests need
 $(MODEL): $(VENV_STAMP) model/*.py drift/*.py drift/sequential/*.py data/diamonds.csv
 	$(PY) -m model train
 
-train: $(VENV_STAMP) ## Train the model and write the artifact, metadata and reference profile
+train: $(VENV_STAMP) ## Train the model, write the artifact and register it as champion (artifacts/registry)
 	$(PY) -m model train
 
 broker: setup ## Start the local Kafka broker in the background (default 127.0.0.1:9092)
@@ -60,7 +60,7 @@ test-integration: setup $(MODEL) ## Integration tests on a real broker started b
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy model drift producer consumer common infra demo bench
+	$(VENV)/bin/mypy model drift producer consumer retrainer common infra demo bench
 
 k8s-check: venv ## Render and validate every Kubernetes kustomization offline (infra/k8s)
 	$(PY) -m infra.k8s generate --check

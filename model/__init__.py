@@ -7,6 +7,8 @@ from model.exceptions import (
     DataNotFoundError,
     EventValidationError,
     ModelError,
+    RegistryError,
+    VersionNotFoundError,
 )
 from model.features import CATEGORICAL_FEATURES, CATEGORIES, FEATURES, NUMERIC_FEATURES, TARGET
 
@@ -22,4 +24,6 @@ __all__ = [
     "DataNotFoundError",
     "EventValidationError",
     "ModelError",
+    "RegistryError",
+    "VersionNotFoundError",
 ]

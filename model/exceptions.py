@@ -5,7 +5,9 @@ ModelError
 ├── ArtifactError
 │   ├── ArtifactNotFoundError    a file of the artifact is missing
 │   └── ArtifactIntegrityError   sha256 mismatch or bad metadata: refused before unpickling
-└── EventValidationError     one event breaks the schema (carries a bounded `reason` code)
+├── EventValidationError     one event breaks the schema (carries a bounded `reason` code)
+└── RegistryError            the model registry cannot do what was asked (bad alias, no history)
+    └── VersionNotFoundError     no such registered version
 """
 
 from __future__ import annotations
@@ -42,3 +44,11 @@ class EventValidationError(ModelError):
         super().__init__(message)
         self.reason = reason
         self.field = field
+
+
+class RegistryError(ModelError):
+    """The model registry cannot do what was asked."""
+
+
+class VersionNotFoundError(RegistryError):
+    """No such registered version."""

@@ -23,3 +23,16 @@ class TrainSettings(BaseSettings):
     sample: int | None = Field(
         None, gt=0, description="train on a random sample of N rows (tests, quick looks)"
     )
+    register_model: bool = Field(
+        True, description="also register the model in the registry and make it champion"
+    )
+    registry_dir: Path | None = Field(
+        None, description="model registry root (default: `registry` beside --output-dir)"
+    )
+
+    @property
+    def registry_path(self) -> Path:
+        """The registry root: `registry_dir`, else `registry` beside the output directory."""
+        if self.registry_dir is not None:
+            return self.registry_dir
+        return self.output_dir.parent / "registry"

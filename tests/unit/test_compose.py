@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from common.contracts.models import MODELS_TOPIC, MODELS_TOPIC_CONFIG
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -41,6 +43,7 @@ SETTINGS_CLASSES = {
     "CONSUMER_": ("consumer.settings", "ConsumerSettings"),
     "PRODUCER_": ("producer.settings", "ProducerSettings"),
     "TRAIN_": ("model.settings", "TrainSettings"),
+    "RETRAINER_": ("retrainer.settings", "RetrainerSettings"),
 }
 INTERPOLATION = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:?[-?][^}]*)?\}$")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|API_KEY|PRIVATE_KEY", re.IGNORECASE)
@@ -106,7 +109,8 @@ def healthcheck_command(service: dict[str, Any]) -> str:
 
 def test_compose_spec_without_version_key(compose: dict[str, Any]) -> None:
     assert "version" not in compose, "the compose spec has no `version:` key (obsolete)"
-    assert {"kafka", "topics", "trainer", "consumer", "producer", "prometheus", "grafana"} <= set(
+    assert {"kafka", "topics", "trainer", "consumer", "retrainer", "producer", "prometheus",
+            "grafana"} <= set(
         compose["services"]
     )
 
@@ -306,13 +310,43 @@ def test_services_agree_on_topics_broker_and_model(services: dict[str, dict[str,
     assert consumer["CONSUMER_LABELS_TOPIC"] == producer["PRODUCER_LABELS_TOPIC"]
     used = {v for k, v in consumer.items() if k.endswith("_TOPIC")}
     assert used <= set(TOPICS), f"consumer uses topics not created: {used - set(TOPICS)}"
-    # The trainer writes the model where the consumer reads it, on the same named volume.
-    model_dir = trainer["TRAIN_OUTPUT_DIR"]
-    assert consumer["CONSUMER_MODEL_PATH"] == model_dir
-    trainer_mounts = dict((t, s) for s, t in volume_mounts(services["trainer"]))
-    consumer_mounts = dict((t, s) for s, t in volume_mounts(services["consumer"]))
-    assert trainer_mounts[model_dir] == consumer_mounts[model_dir] == "model"
+    # The trainer and the retrainer register models where the consumer reads its champion:
+    # the registry root, on the same named volume.
+    retrainer = environment(services["retrainer"])
+    registry_dir = trainer["TRAIN_REGISTRY_DIR"]
+    assert consumer["CONSUMER_MODEL_PATH"] == retrainer["RETRAINER_REGISTRY_DIR"] == registry_dir
+    mounts = {name: dict((t, s) for s, t in volume_mounts(services[name]))
+              for name in ("trainer", "consumer", "retrainer")}
+    assert {m[registry_dir] for m in mounts.values()} == {"registry"}
+    assert mounts["trainer"][trainer["TRAIN_OUTPUT_DIR"]] == "model"
     assert depends_on(services["consumer"])["trainer"] == "service_completed_successfully"
+    assert depends_on(services["retrainer"])["trainer"] == "service_completed_successfully"
+    # the retrainer reads what the consumer and producer write, and announces on the models topic
+    assert retrainer["RETRAINER_BOOTSTRAP_SERVERS"] == internal
+    assert retrainer["RETRAINER_EVENTS_TOPIC"] == consumer["CONSUMER_INPUT_TOPIC"]
+    assert retrainer["RETRAINER_LABELS_TOPIC"] == consumer["CONSUMER_LABELS_TOPIC"]
+    assert retrainer["RETRAINER_DRIFT_REPORTS_TOPIC"] == consumer["CONSUMER_DRIFT_REPORTS_TOPIC"]
+    assert retrainer["RETRAINER_MODELS_TOPIC"] == MODELS_TOPIC
+
+
+def test_topics_service_creates_the_compacted_models_topic(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    script = " ".join(services["topics"].get("command") or [])
+    assert re.search(rf"--topic {re.escape(MODELS_TOPIC)} --partitions 1\b", script)
+    for key, value in MODELS_TOPIC_CONFIG.items():
+        assert f"--config {key}={value}" in script
+
+
+def test_retrainer_is_scraped_healthy_and_binds_every_interface(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    retrainer = services["retrainer"]
+    env = environment(retrainer)
+    assert env["RETRAINER_METRICS_ADDR"] == "0.0.0.0"  # noqa: S104
+    assert str(env["RETRAINER_METRICS_PORT"]) in [str(p) for p in retrainer["expose"]]
+    command = healthcheck_command(retrainer)
+    assert f":{env['RETRAINER_METRICS_PORT']}/readyz" in command and "urllib" in command
 
 
 def test_prometheus_and_grafana_mount_the_repo_configs(
@@ -406,7 +440,7 @@ def test_final_stage_copies_the_venv_and_sources_without_build_tools() -> None:
     sources = {
         shlex.split(c)[-2].rstrip("/") for c in copies if not c.startswith("--from=")
     }
-    expected = {"model", "drift", "producer", "consumer", "common", "data"}
+    expected = {"model", "drift", "producer", "consumer", "retrainer", "common", "data"}
     assert expected <= sources, f"final stage lacks {sorted(expected - sources)}"
     for source in sources:
         assert (ROOT / source).exists(), f"COPY source {source} missing from the repo"
@@ -432,6 +466,8 @@ def test_containers_bind_the_metrics_server_on_every_interface(
     _, stages = dockerfile_stages()
     env = " ".join(arg for instruction, arg in stages[-1][2] if instruction == "ENV")
     assert re.search(r"\bCONSUMER_METRICS_ADDR=0\.0\.0\.0(\s|$)", env)
+    # the Kubernetes manifests rely on the image for the retrainer's address
+    assert re.search(r"\bRETRAINER_METRICS_ADDR=0\.0\.0\.0(\s|$)", env)
 
 
 def test_dockerignore_keeps_local_state_out_but_not_the_sources() -> None:

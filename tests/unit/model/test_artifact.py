@@ -31,6 +31,7 @@ from model.artifact import (
 from model.data import load_diamonds, split
 from model.exceptions import ArtifactIntegrityError, ArtifactNotFoundError
 from model.features import FEATURES
+from model.registry import REGISTRATION_FILE, ModelRegistry, resolve_artifact_dir
 from model.settings import TrainSettings
 from model.train_job import MIN_ESTIMATION_ROWS, build_estimation, run_training
 
@@ -40,8 +41,8 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("artifact")
-    run_training(TrainSettings(output_dir=directory, sample=3000, drift_window_size=200))
-    return directory
+    run_training(TrainSettings(output_dir=directory / "model", sample=3000, drift_window_size=200))
+    return directory / "model"  # and the registry beside it: directory / "registry"
 
 
 def test_training_writes_pipeline_metadata_and_profile(artifact_dir: Path) -> None:
@@ -311,3 +312,17 @@ def test_too_few_held_out_rows_give_no_loss_model(caplog: pytest.LogCaptureFixtu
     assert "too few for a loss model" in caplog.text
     enough = build_estimation(held, predictions, residuals)
     assert enough is not None and enough.reference.n == 600
+
+
+def test_training_registers_its_model_as_champion(artifact_dir: Path) -> None:
+    registry = ModelRegistry(artifact_dir.parent / "registry")  # beside the output directory
+    metadata = json.loads((artifact_dir / METADATA_FILE).read_text())
+    assert registry.alias("champion") == "v0001"
+    info = registry.show("v0001")
+    assert info.registration["source"] == "train"
+    assert (info.directory / REGISTRATION_FILE).is_file()
+    assert registry.verify("v0001") == []
+    loaded = load_artifact(resolve_artifact_dir(registry.root), expected_sha256=info.sha256)
+    assert loaded.metadata["metrics"] == metadata["metrics"]
+    # loaded through the registry, both pickles are pinned by the registration's hashes
+    assert registry.load("v0001").estimation is not None
