@@ -50,6 +50,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -292,13 +293,21 @@ def liveness_timeout(settings: ConsumerSettings) -> float:
 def load_model(
     path: Any, *, expected_sha256: str | None = None, expected_loss_sha256: str | None = None
 ) -> ModelLike:
+    """The verified model at `path`: an artifact directory, or a registry root (its champion,
+    each file pinned by the hash recorded at its registration as well as any pin given)."""
     from model.artifact import load_artifact
-    from model.exceptions import ArtifactError
+    from model.exceptions import ModelError
+    from model.registry import ModelRegistry, is_registry, resolve_artifact_dir
 
     try:
-        return load_artifact(path, expected_sha256=expected_sha256,
+        if is_registry(Path(path)) and expected_sha256 is None:
+            registry = ModelRegistry(Path(path))
+            version = resolve_artifact_dir(Path(path)).name  # raises when there is no champion
+            log.info("model registry %s: serving its champion %s", path, version)
+            return registry.load(version)
+        return load_artifact(resolve_artifact_dir(Path(path)), expected_sha256=expected_sha256,
                              expected_loss_sha256=expected_loss_sha256)
-    except ArtifactError as exc:
+    except ModelError as exc:
         raise ModelLoadError(f"cannot load the model from {path}: {exc}") from exc
     except Exception as exc:  # unpickling a broken file can raise nearly anything
         raise ModelLoadError(

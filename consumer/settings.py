@@ -74,7 +74,10 @@ class ConsumerSettings(BaseSettings):
         "Kubernetes: the pod name): a restart takes its partitions back and fences its "
         "predecessor at once; '' = a random identity per process",
     )
-    model_path: Path = Field(DEFAULT_ARTIFACT_DIR, description="model artifact directory")
+    model_path: Path = Field(
+        DEFAULT_ARTIFACT_DIR,
+        description="model artifact directory, or a model registry root (serves its champion)",
+    )
     metrics_port: int = Field(
         8000, ge=0, le=65535, description="port of /metrics, /healthz, /readyz (0: any free port)"
     )

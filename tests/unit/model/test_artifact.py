@@ -326,3 +326,30 @@ def test_training_registers_its_model_as_champion(artifact_dir: Path) -> None:
     assert loaded.metadata["metrics"] == metadata["metrics"]
     # loaded through the registry, both pickles are pinned by the registration's hashes
     assert registry.load("v0001").estimation is not None
+
+
+def test_the_consumer_serves_a_registry_root_by_its_champion(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from consumer.app import load_model
+    from consumer.exceptions import ModelLoadError
+
+    root = artifact_dir.parent / "registry"
+    model = load_model(root)
+    assert model.sha256 == ModelRegistry(root).show("v0001").sha256
+    assert model.estimation is not None  # both pickles pinned by the registration
+    # a registry whose champion's loss model changed after registration is refused
+    copy = tmp_path / "registry"
+    shutil.copytree(root, copy)
+    loss = copy / "versions" / "v0001" / "loss_model.joblib"
+    loss.write_bytes(loss.read_bytes() + b"\0")
+    with pytest.raises(ModelLoadError, match="sha256"):
+        load_model(copy)
+    # and one without a champion says how to get one
+    empty = tmp_path / "empty"
+    shutil.copytree(root, empty)
+    (empty / "aliases.json").write_text('{"history": []}')
+    with pytest.raises(ModelLoadError, match="no champion"):
+        load_model(empty)
