@@ -513,6 +513,18 @@ def test_external_kafka_takes_broker_and_credentials_from_a_secret(
     assert {ref["name"] for ref in auth["spec"]["secretTargetRef"]} == {"kafka-client"}
 
 
+def test_the_retrainer_takes_the_same_secret(rendered: dict[str, list[Obj]]) -> None:
+    pod = find(rendered["overlays/external-kafka"], "Deployment", "diamond-retrainer")
+    env = {e["name"]: e for e in pod["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["RETRAINER_BOOTSTRAP_SERVERS"]["valueFrom"]["secretKeyRef"] == {
+        "name": "kafka-client", "key": "bootstrap-servers"}
+    config = json.loads(VAR_REF.sub(lambda m: f"<{m.group(1)}>",
+                                    env["RETRAINER_KAFKA_CONFIG"]["value"]))
+    assert (config["security.protocol"], config["sasl.password"]) == (
+        "SASL_SSL", "<KAFKA_SASL_PASSWORD>")
+    assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "kafka-client"
+
+
 @pytest.mark.parametrize("name", KUSTOMIZATIONS)
 def test_no_secret_is_inline(name: str, rendered: dict[str, list[Obj]]) -> None:
     for obj in rendered[name]:
