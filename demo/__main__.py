@@ -19,6 +19,7 @@ from confluent_kafka import KafkaException
 from pydantic import ValidationError
 from pydantic_settings import CliApp, SettingsError
 
+from demo.closing import closing_act
 from demo.exceptions import DemoError, Interrupted
 from demo.report import render_html, render_png
 from demo.services import ensure_model
@@ -70,6 +71,18 @@ def print_summary(summary: dict[str, Any], out: Any) -> None:
         raised = ", ".join(f["flag"] for f in flags["raised"]) or "none"
         cleared = ", ".join(f["flag"] for f in flags["cleared"]) or "none"
         print(f"  {name:<17} raised: {raised}; cleared: {cleared}", file=out)
+    act = summary.get("retraining")
+    if act is not None:
+        print("  the closing act: alarm {} s -> candidate {} s -> promotion {} s -> swap {} s "
+              "(since the start)".format(act["alarm_s"], act["candidate_s"], act["promotion_s"],
+                                         act["swap_s"]), file=out)
+        if act["complete"]:
+            before, after = act["mae_before"], act["mae_after"]
+            print(f"  realized MAE: {before['mae']} before the swap ({before['mae_ratio']}x "
+                  f"{act['model_before']}'s held-out MAE, {before['labels']:,} labels), "
+                  f"{after['mae']} after ({after['mae_ratio']}x {act['model_after']}'s, "
+                  f"{after['labels']:,} labels); concept flag at the end: "
+                  f"{'raised' if act['concept_flag_at_end'] else 'clear'}", file=out)
     false = summary["false_flags"]
     print(f"  false flags: {false['count']} {false['flags'] or ''}; still raised at the end: "
           f"{', '.join(summary['flags_up_at_end']) or 'none'}", file=out)
@@ -86,10 +99,22 @@ def report(story: Story, result: StoryResult) -> dict[str, Any]:
     paths["reports"].write_text("".join(json.dumps(r) + "\n" for r in result.records))
     summary = build_summary(records=result.records, phases=result.phases, **story.facts(),
                             outputs={k: str(v) for k, v in paths.items()})
+    swap_s = None
+    if s.retrain:
+        act = closing_act(result.records, result.announcements, result.started_ms)
+        summary["retraining"] = act
+        swap_s = act.get("swap_s")
+        if not act["complete"]:
+            summary["failures"].append(
+                "the closing act did not complete (alarm, candidate, promotion, swap: "
+                f"{act['alarm_s']}, {act['candidate_s']}, {act['promotion_s']}, "
+                f"{act['swap_s']} s; logs: {s.logs_dir / 'retrainer.log'})")
+            summary["ok"] = False
     changes = flag_changes(result.records, result.phases, result.started_ms)
     summary["flag_changes"] = changes
     try:
-        render_png(result.records, result.phases, result.started_ms, paths["png"])
+        render_png(result.records, result.phases, result.started_ms, paths["png"],
+                   swap_s=swap_s)
         render_html(paths["png"], paths["html"], summary=summary, changes=changes)
     except (OSError, ValueError) as exc:
         summary["failures"].append(f"rendering the drift report failed: {exc}")

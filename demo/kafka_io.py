@@ -74,13 +74,14 @@ def start_broker(data_dir: Path, log_file: Path, *, timeout: float) -> LocalBrok
 
 
 def create_topics(bootstrap: str, topics: Iterable[str], partitions: int,
-                  timeout: float = 30.0) -> None:
-    """Create the demo's topics and wait until every partition has a leader."""
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": kafka_log}
-    admin = AdminClient(config)
+                  timeout: float = 30.0, *, config: dict[str, str] | None = None) -> None:
+    """Create the demo's topics (with topic `config`) and wait until every partition has a
+    leader."""
+    client: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": kafka_log}
+    admin = AdminClient(client)
     try:
         kafka_topics.create_topics(admin, topics, partitions=partitions, replication_factor=1,
-                                   timeout=timeout)
+                                   config=config, timeout=timeout)
     except KafkaToolkitError as exc:
         raise SetupError(str(exc)) from exc
 
@@ -161,3 +162,21 @@ def group_lag(bootstrap: str, group_id: str, topic: str, partitions: int) -> int
         committed = offsets.committed(topic, partitions, timeout=10)
         ends = offsets.high_watermarks(topic, partitions, timeout=10)
     return sum(ends[p] - committed[p] for p in committed)
+
+
+def read_announcements(bootstrap: str, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The model announcements on ``topic`` in order (tombstones and bad records left out), as
+    dicts of `common.contracts.models.Announcement`'s fields."""
+    from dataclasses import asdict
+
+    from common.contracts.models import Announcement, decode_announcement
+
+    found: list[dict[str, Any]] = []
+    try:
+        for msg in iter_to_end(bootstrap, topic, timeout=timeout, config={"logger": kafka_log}):
+            decoded = decode_announcement(msg.key(), msg.value())
+            if isinstance(decoded, Announcement):
+                found.append(asdict(decoded))
+    except ReadError as exc:
+        log.warning("read %d announcements of %s, then: %s", len(found), topic, exc)
+    return found

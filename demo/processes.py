@@ -25,6 +25,7 @@ from demo.settings import (
     DRIFT_REPORTS_TOPIC,
     EVENTS_TOPIC,
     LABELS_TOPIC,
+    MODELS_TOPIC,
     PREDICTIONS_TOPIC,
     REPO_ROOT,
     DemoSettings,
@@ -45,7 +46,7 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def consumer_process(settings: DemoSettings, bootstrap: str, metrics_port: int,
-                     log_file: Path) -> ConsumerChild:
+                     log_file: Path, *, model_path: Path | None = None) -> ConsumerChild:
     """`python -m consumer` on the demo topics, reporting drift often for a short story.
 
     Settings go through CONSUMER_* variables: a variable the consumer does not know is ignored,
@@ -61,12 +62,34 @@ def consumer_process(settings: DemoSettings, bootstrap: str, metrics_port: int,
         "labels_topic": LABELS_TOPIC,
         "drift_reports_topic": DRIFT_REPORTS_TOPIC,
         "group_id": GROUP_ID,
-        "model_path": str(settings.model_path),
+        "model_path": str(model_path or settings.model_path),
+        "models_topic": MODELS_TOPIC,
         "lag_interval": "1",
         "drift_enabled": "true",
         "drift_eval_interval": f"{settings.drift_eval_interval:g}",
         "create_topics": "false",
     })
+
+
+RETRAINER_GROUP_ID = "diamond-retrainer-demo"
+
+
+def retrainer_process(bootstrap: str, registry_dir: Path, metrics_port: int,
+                      log_file: Path) -> ChildProcess:
+    """`python -m retrainer` sized for a two-minute story: it trains on the first concept alarm
+    once 5,000 labelled rows are in its window (1,000 held out: the new model's drift
+    references are measured on them; calibrated for windows of 500, a few seconds),
+    and decides on 300 live labels."""
+    argv = [
+        sys.executable, "-m", "retrainer", "--bootstrap-servers", bootstrap,
+        "--registry-dir", str(registry_dir), "--group-id", RETRAINER_GROUP_ID,
+        "--events-topic", EVENTS_TOPIC, "--labels-topic", LABELS_TOPIC,
+        "--drift-reports-topic", DRIFT_REPORTS_TOPIC, "--models-topic", MODELS_TOPIC,
+        "--metrics-port", str(metrics_port), "--min-rows", "5000", "--min-gap-s", "0",
+        "--min-labels", "300", "--live-window", "2000", "--drift-window-size", "500",
+        "--create-topics", "false", "--poll-timeout", "0.2",
+    ]
+    return ChildProcess("retrainer", argv, log_file=log_file, cwd=REPO_ROOT, env=child_env())
 
 
 def producer_process(settings: DemoSettings, bootstrap: str, *, scenario: str, run_id: str,

@@ -26,7 +26,8 @@ from matplotlib.patches import Patch
 from demo.summary import NOT_FLAGGED, PhaseRun, Record, sort_records
 
 PHASE_COLORS = {"baseline": "#4c72b0", "data-drift": "#dd8452", "concept-drift": "#8172b3",
-                "back-to-baseline": "#55a868"}
+                "back-to-baseline": "#55a868", "retrained": "#55a868"}
+SWAP_COLOR = "#2ca02c"
 
 
 def _number(value: Any) -> float:
@@ -104,7 +105,9 @@ def _panel(ax: Axes, frame: pd.DataFrame, title: str, spans: Sequence[Span],
 
 
 def render_png(records: Sequence[Record], phases: Sequence[PhaseRun], started_ms: int,
-               path: Path) -> Path:
+               path: Path, *, swap_s: float | None = None) -> Path:
+    """`swap_s`: when the retrained model was swapped in (seconds since the start), drawn as
+    a solid vertical line on every panel."""
     frame = drift_frame(records, started_ms)
     spans = phase_spans(phases, started_ms, float(frame["t"].max()) if len(frame) else 0.0)
     features = [s for s in dict.fromkeys(frame["series"]) if s not in ("prediction", "concept")]
@@ -121,11 +124,13 @@ def render_png(records: Sequence[Record], phases: Sequence[PhaseRun], started_ms
         _panel(figure.add_subplot(grid[last, 0]), frame[frame["series"] == "prediction"],
                "prediction", spans)
         _panel(figure.add_subplot(grid[last, 1:]), frame[frame["series"] == "concept"],
-               "concept (absolute errors of late labels)", spans)
+               "concept (errors of late labels)", spans)
         right = max([end for _, _, end in spans] + [float(frame["t"].max() or 0.0)
                                                     if len(frame) else 0.0]) + 2
         for ax in figure.axes:  # one time axis for every panel
             ax.set_xlim(0, right)
+            if swap_s is not None:
+                ax.axvline(swap_s, color=SWAP_COLOR, linewidth=2.0, label="model swapped")
         handles, labels = figure.axes[-1].get_legend_handles_labels()
         phases_seen = list(dict.fromkeys(name for name, _, _ in spans))
         handles += [Patch(color=_phase_color(n), alpha=0.3) for n in phases_seen]
@@ -174,6 +179,21 @@ def render_html(png: Path, path: Path, *, summary: dict[str, Any],
         f"<td>{_cell(v['realized_mae_ratio'])}</td><td>{_cell(v['labels_joined'])}</td></tr>"
         for name, v in summary.get("estimated_vs_realized_mae", {}).items()
     ) or "<tr><td colspan=6>no estimate (the model has no loss model)</td></tr>"
+    act = summary.get("retraining")
+    act_html = ""
+    if act is not None:
+        before, after = act.get("mae_before") or {}, act.get("mae_after") or {}
+        act_html = (
+            "<h2>The closing act: the retraining loop</h2><table><tr><th>concept alarm</th>"
+            "<th>challenger registered</th><th>promoted</th><th>swapped in</th>"
+            "<th>MAE before (ratio)</th><th>MAE after (ratio)</th></tr>"
+            f"<tr><td>{_cell(act.get('alarm_s'))} s</td><td>{_cell(act.get('candidate_s'))} s"
+            f" ({_cell(act.get('candidate'))})</td><td>{_cell(act.get('promotion_s'))} s</td>"
+            f"<td>{_cell(act.get('swap_s'))} s</td>"
+            f"<td>{_cell(before.get('mae'))} ({_cell(before.get('mae_ratio'))})</td>"
+            f"<td>{_cell(after.get('mae'))} ({_cell(after.get('mae_ratio'))})</td></tr></table>"
+            "<p>Seconds since the story started; a ratio is over the held-out MAE of the model "
+            "that scored the events (the green line in the plots is the swap).</p>")
     false = summary.get("false_flags", {})
     phases = "".join(
         f"<li>{_cell(p['name'])}: {_cell(p['events'])} events, {_cell(p['labels'])} labels</li>"
@@ -195,6 +215,7 @@ false flags (raised in a phase that does not expect them): {_cell(false.get('cou
 flags still raised at the end: {_cell(', '.join(summary.get('flags_up_at_end', [])) or 'none')}.
 </p>
 <img alt="drift report" src="data:image/png;base64,{image}">
+{act_html}
 <h2>First flag of each drift kind</h2>
 <table><tr><th>kind</th><th>phase</th><th>seconds after onset</th><th>events after onset</th>
 <th>labels joined after onset</th><th>flag</th></tr>

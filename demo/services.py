@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from demo.exceptions import ProcessFailed, SetupError
-from demo.processes import ChildProcess, consumer_process
+from demo.processes import ChildProcess, consumer_process, retrainer_process
 from demo.settings import DemoSettings
 from infra.kafka import free_ports
 from infra.kafka.net import port_is_free
@@ -57,9 +57,49 @@ def http_status(url: str, timeout: float = 1.0) -> int | None:
         return None
 
 
-def start_consumer(settings: DemoSettings, bootstrap: str, port: int) -> ChildProcess:
-    """`python -m consumer` on ``port``; returns once /readyz answers 200."""
-    process = consumer_process(settings, bootstrap, port, settings.logs_dir / "consumer.log")
+def start_registry(model_path: Path, root: Path) -> Path:
+    """A model registry at ``root`` with the demo's model as v0001, champion."""
+    from model.registry import ModelRegistry
+
+    registry = ModelRegistry(root)
+
+    def copy(directory: Path) -> dict[str, object]:
+        for path in model_path.iterdir():
+            if path.is_file():
+                (directory / path.name).write_bytes(path.read_bytes())
+        return {}
+
+    version = registry.register(copy, source="train", reason=f"the demo's model {model_path}")
+    registry.promote(version, "the demo starts with it")
+    return root
+
+
+def start_retrainer(settings: DemoSettings, bootstrap: str, registry: Path
+                    ) -> tuple[ChildProcess, int]:
+    """`python -m retrainer` on a free port; returns once /readyz answers 200."""
+    port = free_ports(1)[0]
+    process = retrainer_process(bootstrap, registry, port, settings.logs_dir / "retrainer.log")
+    process.start()
+    deadline = time.monotonic() + settings.startup_timeout
+    while http_status(f"http://127.0.0.1:{port}/readyz") != 200:
+        if not process.is_running:
+            raise ProcessFailed(
+                f"the retrainer exited with code {process.returncode} during startup "
+                f"(log: {process.log_file}):\n{process.log_tail()}")
+        if time.monotonic() > deadline:
+            process.stop(settings.stop_timeout)
+            raise SetupError(f"the retrainer was not ready within {settings.startup_timeout:g} "
+                             f"s (log: {process.log_file})")
+        time.sleep(0.2)
+    return process, port
+
+
+def start_consumer(settings: DemoSettings, bootstrap: str, port: int,
+                   *, model_path: Path | None = None) -> ChildProcess:
+    """`python -m consumer` on ``port`` (serving ``model_path``, default the settings');
+    returns once /readyz answers 200."""
+    process = consumer_process(settings, bootstrap, port, settings.logs_dir / "consumer.log",
+                               model_path=model_path)
     process.start()
     deadline = time.monotonic() + settings.startup_timeout
     while http_status(f"http://127.0.0.1:{port}/readyz") != 200:

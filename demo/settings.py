@@ -4,9 +4,10 @@ One frozen object; a flag and its environment variable are the same setting
 (`--seconds 60` == `DEMO_SECONDS=60`; flags win). Booleans have a negation
 (`--prometheus` / `--no-prometheus`).
 
-The story runs its four phases (baseline, data drift, concept drift, back to baseline) for
-``seconds / 4`` each, at ``rate`` events per second; each phase also waits a few seconds for
-its producer process to start.
+The story runs its four phases (baseline, data drift, concept drift, then the closing act,
+"retrained": the shifted prices go on while the retrainer's model takes over; or, with
+``--no-retrain``, back to baseline) for ``seconds / 4`` each, at ``rate`` events per second;
+each phase also waits a few seconds for its producer process to start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 # The demo runs on the default topics; re-exported for the demo's modules.
+from common.contracts.models import MODELS_TOPIC as MODELS_TOPIC
+from common.contracts.models import MODELS_TOPIC_CONFIG as MODELS_TOPIC_CONFIG
 from common.contracts.topics import DLQ_TOPIC as DLQ_TOPIC
 from common.contracts.topics import DRIFT_REPORTS_TOPIC as DRIFT_REPORTS_TOPIC
 from common.contracts.topics import EVENTS_TOPIC as EVENTS_TOPIC
@@ -53,6 +56,10 @@ class DemoSettings(BaseSettings):
                              description="summary.json, drift_report.png/.html and logs")
     model_path: Path = Field(DEFAULT_ARTIFACT_DIR,
                              description="model artifact (trained first when missing)")
+    retrain: bool = Field(
+        True, description="the closing act: a retrainer answers the concept alarm, its model "
+        "wins in shadow and is swapped in (off: the story ends back at baseline)",
+    )
     prometheus: bool = Field(True, description="run a local Prometheus when installed")
     scrape_interval: float = Field(2.0, gt=0, le=60,
                                    description="Prometheus scrape/evaluation interval")

@@ -25,8 +25,23 @@ from demo.exceptions import Interrupted, ProcessFailed
 from demo.live_view import LiveView, ViewState
 from demo.metrics_reader import ConsumerStatus, MetricsReader
 from demo.processes import GROUP_ID, ChildProcess, deferred_signals, producer_process
-from demo.services import CONSUMER_PORT, preferred_port, start_consumer, start_prometheus
-from demo.settings import DRIFT_REPORTS_TOPIC, EVENTS_TOPIC, LABELS_TOPIC, TOPICS, DemoSettings
+from demo.services import (
+    CONSUMER_PORT,
+    preferred_port,
+    start_consumer,
+    start_prometheus,
+    start_registry,
+    start_retrainer,
+)
+from demo.settings import (
+    DRIFT_REPORTS_TOPIC,
+    EVENTS_TOPIC,
+    LABELS_TOPIC,
+    MODELS_TOPIC,
+    MODELS_TOPIC_CONFIG,
+    TOPICS,
+    DemoSettings,
+)
 from demo.summary import PhaseRun, Record
 from infra.prometheus import LocalPrometheus
 
@@ -49,11 +64,22 @@ PHASES = (
               "carat x1.30, 40% of clarities redrawn from SI2/I1",
               ("carat", "clarity", "dataset", "prediction", "estimated_performance")),
     PhasePlan("concept-drift", "concept-drift", True,
-              "same stones as baseline, true prices x1.60: the data flags clear",
+              "same stones as baseline, true prices x1.60: the data flags clear; the "
+              "retrainer trains on the alarm",
               ("concept",)),
     PhasePlan("back-to-baseline", "baseline", True,
               "held-out rows and true prices again: every flag clears"),
 )
+# The closing act (--retrain, the default) replaces the return to baseline: the prices stay
+# shifted, the retrained model wins in shadow, is promoted and swapped in; the concept flag
+# clears with the swap. (Back at baseline prices the new model would be the one drifting.)
+RETRAINED = PhasePlan("retrained", "concept-drift", True,
+                      "true prices still x1.60: the challenger wins in shadow, is promoted and "
+                      "swapped in; the concept flag clears with the swap")
+
+
+def phase_plans(settings: DemoSettings) -> tuple[PhasePlan, ...]:
+    return (*PHASES[:3], RETRAINED) if settings.retrain else PHASES
 @dataclass
 class StoryResult:
     started_ms: int = 0
@@ -63,6 +89,8 @@ class StoryResult:
     final_lag: int | None = None
     failures: list[str] = field(default_factory=list)
     metrics_url: str = ""
+    retrainer_url: str | None = None
+    announcements: list[dict[str, Any]] = field(default_factory=list)
     prometheus_url: str | None = None
     bootstrap_servers: str = ""
     interrupted: bool = False
@@ -76,6 +104,8 @@ class Story:
         self.result = StoryResult()
         self.reader: MetricsReader | None = None
         self.prometheus: LocalPrometheus | None = None
+        self.retrainer: ChildProcess | None = None
+        self.phases = phase_plans(settings)
         self._started = time.monotonic()
 
     def say(self, text: str) -> None:
@@ -92,13 +122,26 @@ class Story:
             stack.callback(broker.stop)
             r.bootstrap_servers = broker.bootstrap_servers
             kafka_io.create_topics(r.bootstrap_servers, TOPICS, s.partitions)
+            registry = None
+            if s.retrain:
+                kafka_io.create_topics(r.bootstrap_servers, [MODELS_TOPIC], 1,
+                                       config=MODELS_TOPIC_CONFIG)
+                registry = start_registry(s.model_path, tmp / "registry")
             kafka_io.warm_up_transactions(r.bootstrap_servers)
-            self.say(f"broker ready at {r.bootstrap_servers}; topics: {', '.join(TOPICS)}")
+            topics = [*TOPICS, *([MODELS_TOPIC] if s.retrain else [])]
+            self.say(f"broker ready at {r.bootstrap_servers}; topics: {', '.join(topics)}")
             port = preferred_port(CONSUMER_PORT)
-            consumer = start_consumer(s, r.bootstrap_servers, port)
+            consumer = start_consumer(s, r.bootstrap_servers, port, model_path=registry)
             stack.callback(consumer.stop, s.stop_timeout)
             r.metrics_url = f"http://127.0.0.1:{port}/metrics"
             self.say(f"consumer pid {consumer.pid} ready: {r.metrics_url}")
+            if registry is not None:
+                self.retrainer, retrainer_port = start_retrainer(s, r.bootstrap_servers,
+                                                                 registry)
+                stack.callback(self.retrainer.stop, s.stop_timeout)
+                r.retrainer_url = f"http://127.0.0.1:{retrainer_port}/metrics"
+                self.say(f"retrainer pid {self.retrainer.pid} (registry {registry}, champion "
+                         "v0001): it trains on the first concept alarm")
             self.prometheus = start_prometheus(s, port, tmp / "prometheus", self.say)
             if self.prometheus is not None:
                 stack.callback(self.prometheus.stop, s.stop_timeout)
@@ -132,7 +175,7 @@ class Story:
         stack.callback(labels.close)
         self._started = time.monotonic()
         r.started_ms = time.time_ns() // 1_000_000
-        for index, plan in enumerate(PHASES):
+        for index, plan in enumerate(self.phases):
             starts, label_starts = events.end_offsets(), labels.end_offsets()
             producer = producer_process(
                 s, r.bootstrap_servers, scenario=plan.scenario,
@@ -161,7 +204,7 @@ class Story:
     def _state(self, phase: str, index: int, note: str, left: float | None) -> ViewState:
         assert self.reader is not None
         return ViewState(
-            phase=phase, phase_index=index, phase_count=len(PHASES), phase_note=note,
+            phase=phase, phase_index=index, phase_count=len(self.phases), phase_note=note,
             seconds_left=left, elapsed=time.monotonic() - self._started,
             metrics_url=self.result.metrics_url, prometheus_url=self.result.prometheus_url,
             status=self.reader.last)
@@ -170,6 +213,9 @@ class Story:
         if not consumer.is_running:
             raise ProcessFailed(f"the consumer died (exit code {consumer.returncode}); "
                                 f"log: {consumer.log_file}\n{consumer.log_tail()}")
+        if self.retrainer is not None and not self.retrainer.is_running:
+            raise ProcessFailed(f"the retrainer died (exit code {self.retrainer.returncode}); "
+                                f"log: {self.retrainer.log_file}\n{self.retrainer.log_tail()}")
         prom = self.prometheus
         if prom is not None and prom.pid is not None and not prom.is_running:
             self.result.failures.append(f"Prometheus exited early (log: {prom.log_file})")
@@ -241,6 +287,8 @@ class Story:
         if not r.records:
             r.failures.append(f"no drift report was published on {DRIFT_REPORTS_TOPIC} "
                               "(does this consumer monitor drift?)")
+        if self.settings.retrain:
+            r.announcements = kafka_io.read_announcements(r.bootstrap_servers, MODELS_TOPIC)
 
     def facts(self) -> dict[str, Any]:
         """The summary's own numbers (the drift timings are added by `build_summary`)."""
@@ -252,7 +300,7 @@ class Story:
                                         time.localtime(r.started_ms / 1000)),
             "story_seconds": round(time.monotonic() - self._started, 1),
             "settings": {"seconds": s.seconds, "rate": s.rate, "label_delay": s.label_delay,
-                         "drift_eval_interval": s.drift_eval_interval},
+                         "drift_eval_interval": s.drift_eval_interval, "retrain": s.retrain},
             "events_consumed": None if final is None else int(final.consumed),
             "predictions": None if final is None else int(final.predictions),
             "dlq": None if final is None else int(final.dlq),

@@ -66,3 +66,20 @@ def test_the_demo_consumer_settings_are_the_consumer_settings(
     assert Path(settings.model_path) == tmp_path / "model"
     assert settings.drift_eval_interval == demo.drift_eval_interval
     assert settings.create_topics is False
+
+
+def test_the_demo_retrainer_flags_are_retrainer_settings(tmp_path: Path) -> None:
+    from pydantic_settings import CliApp
+
+    from demo.processes import RETRAINER_GROUP_ID, retrainer_process
+    from demo.settings import MODELS_TOPIC
+    from retrainer.settings import RetrainerSettings
+
+    child = retrainer_process("127.0.0.1:9", tmp_path / "registry", 9123,
+                              tmp_path / "retrainer.log")
+    assert child.argv[1:3] == ["-m", "retrainer"]
+    settings = CliApp.run(RetrainerSettings, cli_args=child.argv[3:])
+    assert (settings.bootstrap_servers, settings.group_id, settings.models_topic) == (
+        "127.0.0.1:9", RETRAINER_GROUP_ID, MODELS_TOPIC)
+    assert settings.registry_dir == tmp_path / "registry" and settings.metrics_port == 9123
+    assert (settings.min_gap_s, settings.create_topics) == (0, False)
