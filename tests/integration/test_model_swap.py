@@ -24,8 +24,6 @@ from model.features import FEATURES, TARGET
 
 pytestmark = pytest.mark.integration
 
-N_EVENTS = 12_000
-PARTITIONS = 4
 
 
 @pytest.fixture(scope="module")
