@@ -56,7 +56,10 @@ class RetrainerSettings(BaseSettings):
         3600.0, gt=0, description="labelled rows older than this (event time) go"
     )
     # -- triggers and the gate ----------------------------------------------------------------
-    min_rows: int = Field(2000, ge=10, description="labelled rows needed to train")
+    # 5,000: the newest 20 % (1,000 rows) become the candidate's drift references; with 300
+    # (1,500 rows) its concept flag flapped on live errors 10 % above a held-out MAE measured
+    # low by chance (the demo, 2026-11-30)
+    min_rows: int = Field(5000, ge=10, description="labelled rows needed to train")
     min_gap_s: float = Field(300.0, ge=0, description="seconds between two training starts")
     retrain_interval_s: float = Field(
         0.0, ge=0, description="train on a schedule every N seconds (0: off)"

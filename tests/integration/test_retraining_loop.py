@@ -113,7 +113,9 @@ def test_a_concept_shift_is_retrained_promoted_and_swapped_on_two_replicas(
         bootstrap_servers=bootstrap_servers, group_id=unique_group_id("retrainer"),
         registry_dir=registry.root, events_topic=events, labels_topic=labels,
         drift_reports_topic=reports, models_topic=models, metrics_port=0, poll_timeout=0.2,
-        min_rows=1500, min_gap_s=0, min_labels=400, live_window=2000, drift_window_size=200,
+        # 3,000 rows: 600 held out become the new model's drift references (thinner ones
+        # can make its concept flag flap, see the README's demo section)
+        min_rows=3000, min_gap_s=0, min_labels=400, live_window=2000, drift_window_size=200,
     )
     run = f"loop{time.time_ns()}"
     truth: dict[str, float] = {}
