@@ -59,17 +59,11 @@ def http_status(url: str, timeout: float = 1.0) -> int | None:
 
 def start_registry(model_path: Path, root: Path) -> Path:
     """A model registry at ``root`` with the demo's model as v0001, champion."""
-    from model.registry import ModelRegistry
+    from model.registry import ModelRegistry, copy_of
 
     registry = ModelRegistry(root)
-
-    def copy(directory: Path) -> dict[str, object]:
-        for path in model_path.iterdir():
-            if path.is_file():
-                (directory / path.name).write_bytes(path.read_bytes())
-        return {}
-
-    version = registry.register(copy, source="train", reason=f"the demo's model {model_path}")
+    version = registry.register(copy_of(model_path), source="train",
+                                reason=f"the demo's model {model_path}")
     registry.promote(version, "the demo starts with it")
     return root
 
@@ -79,19 +73,7 @@ def start_retrainer(settings: DemoSettings, bootstrap: str, registry: Path
     """`python -m retrainer` on a free port; returns once /readyz answers 200."""
     port = free_ports(1)[0]
     process = retrainer_process(bootstrap, registry, port, settings.logs_dir / "retrainer.log")
-    process.start()
-    deadline = time.monotonic() + settings.startup_timeout
-    while http_status(f"http://127.0.0.1:{port}/readyz") != 200:
-        if not process.is_running:
-            raise ProcessFailed(
-                f"the retrainer exited with code {process.returncode} during startup "
-                f"(log: {process.log_file}):\n{process.log_tail()}")
-        if time.monotonic() > deadline:
-            process.stop(settings.stop_timeout)
-            raise SetupError(f"the retrainer was not ready within {settings.startup_timeout:g} "
-                             f"s (log: {process.log_file})")
-        time.sleep(0.2)
-    return process, port
+    return wait_ready(process, port, settings, "the retrainer"), port
 
 
 def start_consumer(settings: DemoSettings, bootstrap: str, port: int,
@@ -100,16 +82,23 @@ def start_consumer(settings: DemoSettings, bootstrap: str, port: int,
     returns once /readyz answers 200."""
     process = consumer_process(settings, bootstrap, port, settings.logs_dir / "consumer.log",
                                model_path=model_path)
+    return wait_ready(process, port, settings, "the consumer")
+
+
+def wait_ready(process: ChildProcess, port: int, settings: DemoSettings, what: str
+               ) -> ChildProcess:
+    """Start `process` and wait until its /readyz on ``port`` answers 200 (stopped and
+    SetupError after `startup_timeout`; ProcessFailed if it exits first)."""
     process.start()
     deadline = time.monotonic() + settings.startup_timeout
     while http_status(f"http://127.0.0.1:{port}/readyz") != 200:
         if not process.is_running:
             raise ProcessFailed(
-                f"the consumer exited with code {process.returncode} during startup "
+                f"{what} exited with code {process.returncode} during startup "
                 f"(log: {process.log_file}):\n{process.log_tail()}")
         if time.monotonic() > deadline:
             process.stop(settings.stop_timeout)
-            raise SetupError(f"the consumer was not ready within {settings.startup_timeout:g} s "
+            raise SetupError(f"{what} was not ready within {settings.startup_timeout:g} s "
                              f"(log: {process.log_file})")
         time.sleep(0.2)
     return process

@@ -285,6 +285,18 @@ class ModelRegistry:
                 log.debug("could not sweep %s: %s", path, exc)
 
 
+def copy_of(source: Path) -> Callable[[Path], Mapping[str, Any]]:
+    """A `write` for `ModelRegistry.register` that copies the files of the artifact directory
+    `source` (a model trained elsewhere: the demo's, a test's)."""
+    def write(directory: Path) -> Mapping[str, Any]:
+        for path in Path(source).iterdir():
+            if path.is_file():
+                (directory / path.name).write_bytes(path.read_bytes())
+        return load_metadata(directory)
+
+    return write
+
+
 def champion_chain(history: list[dict[str, Any]]) -> list[str]:
     """The champions in order, as promotions push and rollbacks pop them."""
     chain: list[str] = []

@@ -5,6 +5,9 @@ Scoring service:
 - ``model_dir`` (session): a real artifact trained once on a sample, in a temp dir.
 - ``event_rows`` (session): the held-out test split the events are built from.
 - ``make_events(n, bad=...)``: (keys, values, rows) of valid JSON events, built with orjson.
+- ``shifted_stream(start, n, run)``: keys, event values, label values and the true prices by
+  event_id of events start..start+n of the test rows with true prices x1.60 (the producer's
+  `concept-drift` scenario from the first event).
 - ``produce_values(topic, values, keys)``: produce and return each record's (partition, offset).
 - ``drain_topic(topic)``: every committed record of a topic, read with read_committed up to
   the end it had when the drain started.
@@ -12,6 +15,8 @@ Scoring service:
 - ``running_service(settings, timeout=30)``: a context manager running a ScoringService (fresh
   registry) in a thread; yields it once its metrics server listens, stops it at exit and fails
   the test if it raised or did not stop within ``timeout`` s.
+- ``running_retrainer(settings)``: the same for a RetrainerService; yields (service, errors,
+  metrics registry): `errors` collects what its thread raised, checked again at exit.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client import CollectorRegistry
 
+from common.contracts.labels import encode_label
 from common.kafka import Record, produce_all, read_to_end
 from consumer import ScoringService
 from consumer.settings import ConsumerSettings
@@ -37,6 +44,8 @@ from model.data import load_diamonds, split
 from model.features import FEATURES
 from model.settings import TrainSettings
 from model.train_job import run_training
+from producer.scenarios import ConceptDrift
+from retrainer import RetrainerService, RetrainerSettings
 
 TRAIN_SAMPLE = 8000
 
@@ -72,6 +81,28 @@ def make_events(
         ]
         rows.index = pd.Index(ids, name="event_id")
         return [i.encode() for i in ids], values, rows[list(FEATURES)]
+
+    return make
+
+
+Stream = tuple[list[bytes], list[bytes], list[bytes], dict[str, float]]
+
+
+@pytest.fixture
+def shifted_stream(event_rows: pd.DataFrame) -> Callable[[int, int, str], Stream]:
+    def make(start: int, n: int, run: str) -> Stream:
+        index = np.arange(start, start + n)
+        picked = event_rows.iloc[index % len(event_rows)].reset_index(drop=True)
+        features, prices = ConceptDrift(onset=0).apply(picked, index, np.random.default_rng(0))
+        now = time.time_ns() // 1_000_000
+        ids = [f"{run}-{i}" for i in index]
+        events = [orjson.dumps({"event_id": event_id, **record, "event_time": now})
+                  for event_id, record in zip(ids, features.to_dict(orient="records"),
+                                              strict=True)]
+        labels = [encode_label(event_id, int(price), now)
+                  for event_id, price in zip(ids, prices, strict=True)]
+        truth = {event_id: float(int(price)) for event_id, price in zip(ids, prices, strict=True)}
+        return [i.encode() for i in ids], events, labels, truth
 
     return make
 
@@ -162,3 +193,35 @@ def _running(settings: ConsumerSettings, timeout: float = 30.0) -> Iterator[Scor
 @pytest.fixture
 def running_service() -> Callable[..., AbstractContextManager[ScoringService]]:
     return _running
+
+
+@contextmanager
+def _running_retrainer(
+    settings: RetrainerSettings, timeout: float = 30.0
+) -> Iterator[tuple[RetrainerService, list[BaseException], CollectorRegistry]]:
+    stop = threading.Event()
+    metrics = CollectorRegistry()
+    service = RetrainerService(settings, registry=metrics, stop_event=stop)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            service.run()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="retrainer-under-test", daemon=True)
+    thread.start()
+    try:
+        yield service, errors, metrics
+    finally:
+        stop.set()
+        thread.join(timeout)
+    assert not thread.is_alive(), "the retrainer did not stop"
+    assert not errors, errors
+
+
+@pytest.fixture
+def running_retrainer() -> Callable[..., AbstractContextManager[
+        tuple[RetrainerService, list[BaseException], CollectorRegistry]]]:
+    return _running_retrainer

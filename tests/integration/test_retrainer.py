@@ -9,21 +9,14 @@ models topic carrying the champion announcement and its sha256.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import orjson
-import pandas as pd
 import pytest
-from prometheus_client import CollectorRegistry
 
 from common.contracts.drift_reports import DATA_FIELDS, drift_report_record, encode_drift_report
-from common.contracts.labels import encode_label
 from common.contracts.models import (
     MODELS_TOPIC_CONFIG,
     Announcement,
@@ -32,24 +25,13 @@ from common.contracts.models import (
 )
 from common.kafka import read_to_end
 from model.artifact import file_sha256
-from model.registry import ModelRegistry
+from model.registry import ModelRegistry, copy_of
 from model.registry_cli import main as registry_main
-from producer.scenarios import ConceptDrift
-from retrainer import RetrainerService, RetrainerSettings
+from retrainer import RetrainerSettings
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 60.0
-
-
-def copy_of(source: Path) -> Callable[[Path], dict[str, Any]]:
-    def write(directory: Path) -> dict[str, Any]:
-        for path in source.iterdir():
-            if path.is_file():
-                (directory / path.name).write_bytes(path.read_bytes())
-        return {}
-
-    return write
 
 
 def wait_for(what: str, check: Callable[[], Any], service_errors: list[BaseException]) -> Any:
@@ -60,46 +42,6 @@ def wait_for(what: str, check: Callable[[], Any], service_errors: list[BaseExcep
             return found
         time.sleep(0.2)
     raise AssertionError(f"{what}: not within {TIMEOUT:g} s")
-
-
-@contextmanager
-def running(settings: RetrainerSettings) -> Iterator[tuple[RetrainerService, list[BaseException],
-                                                           CollectorRegistry]]:
-    stop = threading.Event()
-    metrics = CollectorRegistry()
-    service = RetrainerService(settings, registry=metrics, stop_event=stop)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            service.run()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="retrainer-under-test", daemon=True)
-    thread.start()
-    try:
-        yield service, errors, metrics
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not thread.is_alive(), "the retrainer did not stop"
-    assert not errors, errors
-
-
-def shifted_stream(rows: pd.DataFrame, start: int, n: int, run: str) -> tuple[
-        list[bytes], list[bytes], list[bytes]]:
-    """Keys, event values and label values of events start..start+n (prices x1.60)."""
-    index = np.arange(start, start + n)
-    picked = rows.iloc[index % len(rows)].reset_index(drop=True)
-    features, prices = ConceptDrift(onset=0).apply(picked, index, np.random.default_rng(0))
-    now = time.time_ns() // 1_000_000
-    ids = [f"{run}-{i}" for i in index]
-    events = [orjson.dumps({"event_id": event_id, **record, "event_time": now})
-              for event_id, record in zip(ids, features.to_dict(orient="records"), strict=True)]
-    labels = [encode_label(event_id, int(price), now)
-              for event_id, price in zip(ids, prices, strict=True)]
-    return [i.encode() for i in ids], events, labels
 
 
 def concept_report(model_version: str) -> bytes:
@@ -115,8 +57,9 @@ def concept_report(model_version: str) -> bytes:
 
 def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
     bootstrap_servers: str, new_topic: Callable[..., str],
-    unique_group_id: Callable[..., str], model_dir: Path, event_rows: pd.DataFrame,
-    produce_values: Callable[..., Any], tmp_path: Path,
+    unique_group_id: Callable[..., str], model_dir: Path,
+    produce_values: Callable[..., Any], tmp_path: Path, running_retrainer: Callable[..., Any],
+    shifted_stream: Callable[..., Any],
 ) -> None:
     registry = ModelRegistry(tmp_path / "registry")
     champion = registry.register(copy_of(model_dir), source="train", reason="the test's")
@@ -130,9 +73,9 @@ def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
         min_rows=1500, min_gap_s=0, min_labels=400, live_window=2000, drift_window_size=200,
     )
     run = f"r{time.time_ns()}"
-    with running(settings) as (service, errors, metrics):
+    with running_retrainer(settings) as (service, errors, metrics):
         # the window: 2,000 shifted events, then their labels, and two records that are not
-        keys, values, prices = shifted_stream(event_rows, 0, 2000, run)
+        keys, values, prices, _ = shifted_stream(0, 2000, run)
         produce_values(events, [*values, b"not json"], [*keys, b"bad"])
         produce_values(labels, [*prices, b'{"event_id": 7}'], [*keys, b"bad"])
 
@@ -156,7 +99,7 @@ def test_a_concept_shift_is_retrained_and_promoted_on_live_labels(
 
         # live labels, never trained on (and read before their events: they wait for them):
         # the challenger wins and is promoted
-        keys, values, prices = shifted_stream(event_rows, 2000, 800, run)
+        keys, values, prices, _ = shifted_stream(2000, 800, run)
         produce_values(labels, prices, keys)
         wait_for("800 labels waiting for their events",
                  lambda: sample("diamond_retrainer_waiting_labels") >= 800, errors)

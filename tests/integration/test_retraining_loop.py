@@ -6,27 +6,19 @@ new model's realized MAE is back within 1.2x of its own held-out MAE."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import Any
+from contextlib import ExitStack
 
 import numpy as np
 import orjson
-import pandas as pd
 import pytest
-from prometheus_client import CollectorRegistry
 
-from common.contracts.labels import encode_label
 from common.contracts.models import MODELS_TOPIC_CONFIG
 from common.prometheus_text import fetch
 from consumer import ScoringService
-from model.registry import ModelRegistry
-from producer.scenarios import ConceptDrift
-from retrainer import RetrainerService, RetrainerSettings
+from model.registry import ModelRegistry, copy_of
+from retrainer import RetrainerSettings
 
 pytestmark = pytest.mark.integration
 
@@ -36,63 +28,14 @@ PAUSE = 0.25  # seconds between chunks: ~2,000 events/s
 AFTER_SWAP = 8_000  # events sent after both replicas swapped
 
 
-def copy_of(source: Path) -> Callable[[Path], dict[str, Any]]:
-    def write(directory: Path) -> dict[str, Any]:
-        for path in source.iterdir():
-            if path.is_file():
-                (directory / path.name).write_bytes(path.read_bytes())
-        return {}
-
-    return write
-
-
-def shifted(rows: pd.DataFrame, start: int, n: int, run: str) -> tuple[
-        list[bytes], list[bytes], list[bytes], dict[str, float]]:
-    """Keys, events and labels of events start..start+n with true prices x1.60."""
-    index = np.arange(start, start + n)
-    picked = rows.iloc[index % len(rows)].reset_index(drop=True)
-    features, prices = ConceptDrift(onset=0).apply(picked, index, np.random.default_rng(start))
-    now = time.time_ns() // 1_000_000
-    ids = [f"{run}-{i}" for i in index]
-    events = [orjson.dumps({"event_id": event_id, **record, "event_time": now})
-              for event_id, record in zip(ids, features.to_dict(orient="records"), strict=True)]
-    labels = [encode_label(event_id, int(price), now)
-              for event_id, price in zip(ids, prices, strict=True)]
-    truth = {event_id: float(int(price)) for event_id, price in zip(ids, prices, strict=True)}
-    return [i.encode() for i in ids], events, labels, truth
-
-
-@contextmanager
-def retrainer(settings: RetrainerSettings) -> Iterator[list[BaseException]]:
-    stop = threading.Event()
-    service = RetrainerService(settings, registry=CollectorRegistry(), stop_event=stop)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            service.run()
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="retrainer-under-test", daemon=True)
-    thread.start()
-    try:
-        yield errors
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not thread.is_alive(), "the retrainer did not stop"
-    assert not errors, errors
-
-
 def metric(service: ScoringService, name: str, **labels: str) -> float | None:
     return fetch(f"http://127.0.0.1:{service.metrics_port}/metrics", timeout=5).value(
         name, **labels)
 
 
 def test_a_concept_shift_is_retrained_promoted_and_swapped_on_two_replicas(
-    bootstrap_servers, new_topic, unique_group_id, model_dir, event_rows, produce_values,
-    drain_topic, consumer_settings, running_service, tmp_path,
+    bootstrap_servers, new_topic, unique_group_id, model_dir, produce_values,
+    drain_topic, consumer_settings, running_service, running_retrainer, shifted_stream, tmp_path,
 ) -> None:
     registry = ModelRegistry(tmp_path / "registry")
     first = registry.register(copy_of(model_dir), source="train", reason="the test's")
@@ -124,7 +67,7 @@ def test_a_concept_shift_is_retrained_promoted_and_swapped_on_two_replicas(
 
     def send_chunk() -> None:
         nonlocal sent, pending_labels
-        keys, values, label_values, chunk_truth = shifted(event_rows, sent, CHUNK, run)
+        keys, values, label_values, chunk_truth = shifted_stream(sent, CHUNK, run)
         produce_values(events, values, keys)
         if pending_labels[0]:
             produce_values(labels, pending_labels[1], pending_labels[0])
@@ -134,7 +77,7 @@ def test_a_concept_shift_is_retrained_promoted_and_swapped_on_two_replicas(
 
     with ExitStack() as stack:
         services = [stack.enter_context(running_service(s, timeout=60)) for s in settings]
-        errors = stack.enter_context(retrainer(retrain))
+        _, errors, _ = stack.enter_context(running_retrainer(retrain))
         deadline = time.monotonic() + 240
         swapped_at = None
         while True:
