@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +51,7 @@ class PredictionReader:
         self.event_times: list[int] = []
         self.timestamps: list[int] = []
         self.last_receive = time.monotonic()
+        self._lock = threading.Lock()  # `take` swaps the lists between two batches
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-reader", daemon=True)
 
@@ -68,18 +69,27 @@ class PredictionReader:
             messages = consume(num_messages=10_000, timeout=0) or consume(num_messages=1,
                                                                           timeout=0.05)
             now_ms = time.time() * 1000
-            for msg in messages:
-                if msg.error() is not None:
-                    continue
-                self.received.append(now_ms)
-                self.event_times.append(loads(msg.value() or b"{}")["event_time"])
-                self.timestamps.append(msg.timestamp()[1])
+            with self._lock:
+                for msg in messages:
+                    if msg.error() is not None:
+                        continue
+                    self.received.append(now_ms)
+                    self.event_times.append(loads(msg.value() or b"{}")["event_time"])
+                    self.timestamps.append(msg.timestamp()[1])
             if messages:
                 self.last_receive = time.monotonic()
 
     def wait_for(self, count: int, idle: float = 10.0) -> None:
         while len(self.received) < count and time.monotonic() - self.last_receive < idle:
             time.sleep(0.1)
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What was read so far (receive times, event times, timestamps), and start afresh."""
+        with self._lock:
+            taken = (np.asarray(self.received), np.asarray(self.event_times, dtype=np.float64),
+                     np.asarray(self.timestamps, dtype=np.float64))
+            self.received, self.event_times, self.timestamps = [], [], []
+        return taken
 
     def close(self) -> None:
         self._stop.set()
@@ -135,6 +145,22 @@ def run_latency(
     such settings); with `labels` the producer also sends each event's label 2 s later, so the
     label join runs as in production (the consumer then reads twice as many messages).
     `guarantee` None keeps the consumer's default; `name` prefixes the log files."""
+    return run_latency_points(
+        bootstrap_servers, topics, model_path, rates=[rate], seconds=seconds, warmup=warmup,
+        partitions=partitions, batch_size=batch_size, drift_args=drift_args, labels=labels,
+        work_dir=work_dir, guarantee=guarantee, name=name)[0]
+
+
+def run_latency_points(
+    bootstrap_servers: str, topics: Topics, model_path: Path, *, rates: Sequence[float],
+    seconds: float, warmup: float, partitions: int, batch_size: int,
+    drift_args: Callable[..., list[str]] | None, labels: bool, work_dir: Path,
+    guarantee: str | None = None, name: str = "latency",
+) -> list[LatencyResult]:
+    """`run_latency` at each of `rates` in turn on one consumer process (one start instead of
+    one per rate: `--quick`); a point starts once every prediction of the one before it was
+    read, so each point measures its own events only. The startup and memory of every result
+    are the one consumer's."""
     topic_in = topics.create(f"{name}.in", partitions)
     topic_out, topic_dlq = topics.outputs(name, partitions)
     extra = ["--batch-size", str(batch_size)]
@@ -153,34 +179,37 @@ def run_latency(
         name += "-labels"
     consumer = ConsumerProcess(args, work_dir / f"{name}-consumer.log").start()
     reader: PredictionReader | None = None
+    points: list[tuple[float, int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
     try:
         startup = consumer.wait_ready()
         consumer.wait_assigned()
         reader = PredictionReader(bootstrap_servers, topic_out, partitions).start()
-        sent = _produce(bootstrap_servers, topic_in, rate, seconds, producer_extra,
-                        work_dir / f"{name}-producer.log")
-        reader.wait_for(sent)
-        histogram = histogram_quantiles(consumer.scrape())
+        for rate in rates:
+            sent = _produce(bootstrap_servers, topic_in, rate, seconds, producer_extra,
+                            work_dir / f"{name}-producer.log")
+            reader.wait_for(sent)
+            points.append((rate, sent, reader.take()))
+        histogram = histogram_quantiles(consumer.scrape())  # over every point
     finally:
         if reader is not None:
             reader.close()
         code = consumer.stop()
     if code != 0:
         raise CaseError(f"latency consumer exited with {code}: {consumer.tail()}")
-    received = np.asarray(reader.received)
-    event_times = np.asarray(reader.event_times, dtype=np.float64)
-    stamps = np.asarray(reader.timestamps, dtype=np.float64)
-    if len(received) < sent:
-        raise CaseError(f"latency: {sent} events sent but {len(received)} predictions read")
-    keep = event_times >= event_times.min() + warmup * 1000
-    return LatencyResult(
-        latency_ms=percentiles(received[keep] - event_times[keep]),
-        latency_produce_ms=percentiles(stamps[keep] - event_times[keep]),
-        consumer_histogram_ms=histogram, measured=int(keep.sum()), sent=sent,
-        received=len(received), rate=rate, startup_s=startup, max_rss_mb=consumer.max_rss_mb,
-        sampled_rss_mb=round(consumer.sampled_rss_mb, 1), labels=bool(producer_extra),
-        seconds=seconds,
-    )
+    results = []
+    for rate, sent, (received, event_times, stamps) in points:
+        if len(received) < sent:
+            raise CaseError(f"latency: {sent} events sent but {len(received)} predictions read")
+        keep = event_times >= event_times.min() + warmup * 1000
+        results.append(LatencyResult(
+            latency_ms=percentiles(received[keep] - event_times[keep]),
+            latency_produce_ms=percentiles(stamps[keep] - event_times[keep]),
+            consumer_histogram_ms=histogram, measured=int(keep.sum()), sent=sent,
+            received=len(received), rate=rate, startup_s=startup,
+            max_rss_mb=consumer.max_rss_mb, sampled_rss_mb=round(consumer.sampled_rss_mb, 1),
+            labels=bool(producer_extra), seconds=seconds,
+        ))
+    return results
 
 
 def _produce(bootstrap_servers: str, topic: str, rate: float, seconds: float,

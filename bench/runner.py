@@ -16,7 +16,7 @@ from bench import inprocess
 from bench.broker import bench_broker
 from bench.env import machine_facts
 from bench.exceptions import CaseError
-from bench.latency import run_latency
+from bench.latency import run_latency, run_latency_points
 from bench.process import ConsumerProcess, consumer_args
 from bench.profiling import profile_call
 from bench.report import empty_record, evaluate
@@ -241,22 +241,28 @@ class Bench:
         beside the throughput at saturation (the e2e cases, when they ran)."""
         warmup = min(self.plan.latency_warmup, self.plan.curve_seconds / 5)
         curve: dict[str, Any] = {"seconds": self.plan.curve_seconds, "warmup_s": warmup}
+        # --quick: every rate on one consumer per guarantee (its start costs more than a
+        # point); the full run starts a fresh consumer for each point
+        per_consumer = len(self.plan.curve_rates) if self.s.quick else 1
         for guarantee in ("exactly-once", "at-least-once"):
             rows = []
-            for rate in self.plan.curve_rates:
-                result = run_latency(
-                    self.bootstrap, self.topics, self.s.model_path, rate=rate,
+            rates = self.plan.curve_rates
+            for first in range(0, len(rates), per_consumer):
+                results = run_latency_points(
+                    self.bootstrap, self.topics, self.s.model_path,
+                    rates=rates[first:first + per_consumer],
                     seconds=self.plan.curve_seconds, warmup=warmup,
                     partitions=self.s.partitions, batch_size=self.batch_size,
                     drift_args=self.drift_args if HAS_DRIFT else None, labels=False,
                     work_dir=self.work_dir, guarantee=guarantee,
-                    name=f"curve-{guarantee}-{rate:g}",
+                    name=f"curve-{guarantee}-{rates[first]:g}",
                 )
-                rows.append({"rate": rate, "sent_rate": round(result.sent_rate),
-                             **result.latency_ms, "measured": result.measured})
-                log.info("latency curve %s at %g ev/s (sent %.0f/s): %s", guarantee, rate,
-                         result.sent_rate, result.latency_ms)
-                self._memory(result.max_rss_mb, result.startup_s)
+                for result in results:
+                    rows.append({"rate": result.rate, "sent_rate": round(result.sent_rate),
+                                 **result.latency_ms, "measured": result.measured})
+                    log.info("latency curve %s at %g ev/s (sent %.0f/s): %s", guarantee,
+                             result.rate, result.sent_rate, result.latency_ms)
+                self._memory(results[0].max_rss_mb, results[0].startup_s)
             curve[guarantee] = rows
         curve["saturation_eps"] = {
             "exactly-once": self.record.get("e2e_exactly_once_eps") or (

@@ -12,6 +12,8 @@ Counts left unset take the full-run default, or the `--quick` default with `--qu
     latency_warmup     5            1         seconds of the latency run not measured
     curve_rates        1k,5k,10k,20k  1k,5k  events/s of the latency curve (both guarantees)
     curve_seconds      15           2         seconds of sending per point of the curve
+                                              (--quick: every point of a guarantee on one
+                                              consumer; the full run starts one per point)
     scale_events       200,000      3,000     events per scale-out run
 """
 
