@@ -93,11 +93,11 @@ def retrainer_process(bootstrap: str, registry_dir: Path, metrics_port: int,
 
 
 def producer_process(settings: DemoSettings, bootstrap: str, *, scenario: str, run_id: str,
-                     seed: int, labels: bool, log_file: Path) -> ChildProcess:
+                     seed: int, labels: bool, seconds: float, log_file: Path) -> ChildProcess:
     argv = [
         sys.executable, "-m", "producer", "--bootstrap-servers", bootstrap,
         "--topic", EVENTS_TOPIC, "--scenario", scenario, "--rate", f"{settings.rate:g}",
-        "--duration", f"{settings.phase_seconds:g}", "--seed", str(seed), "--run-id", run_id,
+        "--duration", f"{seconds:g}", "--seed", str(seed), "--run-id", run_id,
         "--no-create-topics", "--progress-interval", "10",
     ]
     if labels:

@@ -6,15 +6,16 @@ One frozen object; a flag and its environment variable are the same setting
 
 The story runs its four phases (baseline, data drift, concept drift, then the closing act,
 "retrained": the shifted prices go on while the retrainer's model takes over; or, with
-``--no-retrain``, back to baseline) for ``seconds / 4`` each, at ``rate`` events per second;
-each phase also waits a few seconds for its producer process to start.
+``--no-retrain``, back to baseline) for ``seconds / 4`` each, at ``rate`` events per second
+(``--phase-lengths 12,12,25,25`` sets each phase's seconds instead: a shorter run that keeps
+the closing act's time); each phase also waits a few seconds for its producer process to start.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 # The demo runs on the default topics; re-exported for the demo's modules.
@@ -45,6 +46,9 @@ class DemoSettings(BaseSettings):
 
     seconds: float = Field(120.0, ge=15, le=86_400,
                            description="length of the story; split evenly over the 4 phases")
+    phase_lengths: list[float] | None = Field(
+        None, description="seconds of each of the 4 phases, comma-separated (default: "
+        "seconds / 4 each)")
     rate: float = Field(1000.0, gt=0, le=50_000, description="events per second")
     label_delay: float = Field(2.0, ge=0, le=60,
                                description="seconds between an event and its label")
@@ -73,9 +77,31 @@ class DemoSettings(BaseSettings):
     startup_timeout: float = Field(90.0, gt=0,
                                    description="seconds for the broker and consumer to be ready")
 
+    @field_validator("phase_lengths", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            return [v for item in value for v in str(item).split(",") if v.strip()]
+        return value
+
+    @field_validator("phase_lengths")
+    @classmethod
+    def _four_phases(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (len(value) != PHASE_COUNT or min(value) < 3):
+            raise ValueError(f"phase_lengths must be {PHASE_COUNT} lengths of at least 3 s "
+                             f"each, got {value}")
+        return value
+
     @property
     def phase_seconds(self) -> float:
+        """The length of each phase when `phase_lengths` is not set."""
         return self.seconds / PHASE_COUNT
+
+    def phase_length(self, index: int) -> float:
+        """Seconds of phase `index` (0-based)."""
+        return self.phase_lengths[index] if self.phase_lengths else self.phase_seconds
 
     @property
     def logs_dir(self) -> Path:

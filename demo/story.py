@@ -180,7 +180,7 @@ class Story:
             producer = producer_process(
                 s, r.bootstrap_servers, scenario=plan.scenario,
                 run_id=plan.name.replace("-", "_"),
-                seed=s.seed + index, labels=plan.labels,
+                seed=s.seed + index, labels=plan.labels, seconds=s.phase_length(index),
                 log_file=s.logs_dir / f"producer-{plan.name}.log")
             stack.callback(producer.stop, s.stop_timeout)
             producer.start()
@@ -193,7 +193,7 @@ class Story:
                 events=sum(ends.values()) - sum(starts.values()),
                 events_before=sum(starts.values()),
                 labels=sum(label_ends.values()) - sum(label_starts.values()),
-                planned_seconds=round(s.phase_seconds, 2), exit_code=producer.returncode,
+                planned_seconds=round(s.phase_length(index), 2), exit_code=producer.returncode,
                 expected=plan.expected))
             if producer.returncode != 0:
                 raise ProcessFailed(f"producer[{plan.name}] exited with code "
@@ -235,7 +235,8 @@ class Story:
             if onset is None:
                 phase, left = f"{plan.name} (starting the producer)", None
             else:
-                left = max(self.settings.phase_seconds - (time.monotonic() - onset), 0.0)
+                left = max(self.settings.phase_length(index) - (time.monotonic() - onset),
+                           0.0)
                 phase = plan.name if left > 0 else f"{plan.name} (last labels, flushing)"
             self.view.update(self._state(phase, index + 1, plan.note, left))
             try:
@@ -299,7 +300,8 @@ class Story:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z",
                                         time.localtime(r.started_ms / 1000)),
             "story_seconds": round(time.monotonic() - self._started, 1),
-            "settings": {"seconds": s.seconds, "rate": s.rate, "label_delay": s.label_delay,
+            "settings": {"seconds": s.seconds, "phase_lengths": s.phase_lengths, "rate": s.rate,
+                         "label_delay": s.label_delay,
                          "drift_eval_interval": s.drift_eval_interval, "retrain": s.retrain},
             "events_consumed": None if final is None else int(final.consumed),
             "predictions": None if final is None else int(final.predictions),

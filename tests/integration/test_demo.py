@@ -27,9 +27,11 @@ def test_the_demo_tells_the_story_and_stops_everything_it_started(
     out = tmp_path / "demo-output"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEMO_", "CONSUMER_"))}
     done = subprocess.run(
-        # 25 s phases: the closing act needs ~35 s from the concept alarm to the swap (5,000
-        # labelled rows, then training and calibrating the candidate on 2 cores under load)
-        [sys.executable, "-m", "demo", "--seconds", "100", "--output-dir", str(out),
+        # 12 s for baseline and data drift (12,000 events each: the length the ten seeded
+        # stories of test_demo_story_flags check), 25 s for concept drift and the closing act:
+        # it needs ~35 s from the concept alarm to the swap (5,000 labelled rows, then training
+        # and calibrating the candidate on 2 cores under load)
+        [sys.executable, "-m", "demo", "--phase-lengths", "12,12,25,25", "--output-dir", str(out),
          "--model-path", str(model_dir), "--status-interval", "5"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=400, check=False)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

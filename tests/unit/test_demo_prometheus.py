@@ -56,3 +56,15 @@ def test_settings_flags_and_environment_are_the_same(monkeypatch) -> None:
     assert CliApp.run(DemoSettings, cli_args=["--rate", "2000"]).rate == 2000.0
     with pytest.raises(ValidationError):
         DemoSettings(seconds=5)
+
+
+def test_phase_lengths_set_each_phase_or_default_to_a_quarter(monkeypatch) -> None:
+    settings = CliApp.run(DemoSettings, cli_args=["--seconds", "60"])
+    assert [settings.phase_length(i) for i in range(4)] == [15.0] * 4
+    settings = CliApp.run(DemoSettings, cli_args=["--phase-lengths", "12,12,25,25"])
+    assert [settings.phase_length(i) for i in range(4)] == [12.0, 12.0, 25.0, 25.0]
+    monkeypatch.setenv("DEMO_PHASE_LENGTHS", "[5, 6, 7, 8]")
+    assert CliApp.run(DemoSettings, cli_args=[]).phase_length(3) == 8.0
+    for bad in ("12,12,25", "12,12,25,2"):
+        with pytest.raises(ValidationError, match="4 lengths of at least 3 s"):
+            DemoSettings(phase_lengths=bad)
