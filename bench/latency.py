@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -135,61 +136,58 @@ class LatencyResult:
         return self.sent / self.seconds if self.seconds else 0.0
 
 
-def run_latency(
-    bootstrap_servers: str, topics: Topics, model_path: Path, *, rate: float, seconds: float,
-    warmup: float, partitions: int, batch_size: int,
-    drift_args: Callable[..., list[str]] | None, labels: bool, work_dir: Path,
-    guarantee: str | None = None, name: str = "latency",
-) -> LatencyResult:
-    """`drift_args` gives the consumer's drift/label-join flags (None: the consumer has no
-    such settings); with `labels` the producer also sends each event's label 2 s later, so the
-    label join runs as in production (the consumer then reads twice as many messages).
-    `guarantee` None keeps the consumer's default; `name` prefixes the log files."""
-    return run_latency_points(
-        bootstrap_servers, topics, model_path, rates=[rate], seconds=seconds, warmup=warmup,
-        partitions=partitions, batch_size=batch_size, drift_args=drift_args, labels=labels,
-        work_dir=work_dir, guarantee=guarantee, name=name)[0]
+class Point(NamedTuple):
+    """One measurement of `run_latency_points`: the producer's rate, and whether it also sends
+    each event's label."""
+
+    rate: float
+    labels: bool = False
 
 
 def run_latency_points(
-    bootstrap_servers: str, topics: Topics, model_path: Path, *, rates: Sequence[float],
+    bootstrap_servers: str, topics: Topics, model_path: Path, *, points: Sequence[Point],
     seconds: float, warmup: float, partitions: int, batch_size: int,
-    drift_args: Callable[..., list[str]] | None, labels: bool, work_dir: Path,
+    drift_args: Callable[..., list[str]] | None, work_dir: Path,
     guarantee: str | None = None, name: str = "latency",
 ) -> list[LatencyResult]:
-    """`run_latency` at each of `rates` in turn on one consumer process (one start instead of
-    one per rate: `--quick`); a point starts once every prediction of the one before it was
-    read, so each point measures its own events only. The startup and memory of every result
-    are the one consumer's."""
+    """Each of `points` in turn on one consumer process (the full run gives each point its own
+    consumer; `--quick` runs several on one, saving a start per point). A point starts once
+    every prediction of the one before it was read, so each measures its own events only; the
+    startup and memory of every result are the one consumer's, its histogram is over every
+    point. `drift_args` gives the consumer's drift/label-join flags (None: the consumer has no
+    such settings); a point with `labels` has the producer also send each event's label 2 s
+    later, so the label join runs as in production (the consumer then reads twice as many
+    messages); labels need `drift_args`. `guarantee` None keeps the consumer's default; `name`
+    prefixes the log files."""
     topic_in = topics.create(f"{name}.in", partitions)
     topic_out, topic_dlq = topics.outputs(name, partitions)
     extra = ["--batch-size", str(batch_size)]
     if guarantee is not None:
         extra += ["--guarantee", guarantee]
-    producer_extra: list[str] = []
+    with_labels: list[str] = []
     if drift_args is not None:
         labels_topic = topics.create(f"{name}.labels", partitions)
         extra += drift_args(labels_topic=labels_topic)
-        if labels:
-            producer_extra = ["--labels", "--labels-topic", labels_topic, "--label-delay", "2",
-                              "--no-wait-labels"]
+        with_labels = ["--labels", "--labels-topic", labels_topic, "--label-delay", "2",
+                       "--no-wait-labels"]
     args = consumer_args(bootstrap_servers, topic_in, topic_out, topic_dlq, unique("latency"),
                          model_path, extra)
-    if producer_extra:
-        name += "-labels"
     consumer = ConsumerProcess(args, work_dir / f"{name}-consumer.log").start()
     reader: PredictionReader | None = None
-    points: list[tuple[float, int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
+    measured: list[tuple[Point, bool, int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
     try:
         startup = consumer.wait_ready()
         consumer.wait_assigned()
         reader = PredictionReader(bootstrap_servers, topic_out, partitions).start()
-        for rate in rates:
-            sent = _produce(bootstrap_servers, topic_in, rate, seconds, producer_extra,
-                            work_dir / f"{name}-producer.log")
+        for index, point in enumerate(points):
+            producer_extra = with_labels if point.labels else []
+            log_name = f"{name}-producer.log" if len(points) == 1 else (
+                f"{name}-{index}-producer.log")
+            sent = _produce(bootstrap_servers, topic_in, point.rate, seconds, producer_extra,
+                            work_dir / log_name)
             reader.wait_for(sent)
-            points.append((rate, sent, reader.take()))
-        histogram = histogram_quantiles(consumer.scrape())  # over every point
+            measured.append((point, bool(producer_extra), sent, reader.take()))
+        histogram = histogram_quantiles(consumer.scrape())
     finally:
         if reader is not None:
             reader.close()
@@ -197,7 +195,7 @@ def run_latency_points(
     if code != 0:
         raise CaseError(f"latency consumer exited with {code}: {consumer.tail()}")
     results = []
-    for rate, sent, (received, event_times, stamps) in points:
+    for point, labels, sent, (received, event_times, stamps) in measured:
         if len(received) < sent:
             raise CaseError(f"latency: {sent} events sent but {len(received)} predictions read")
         keep = event_times >= event_times.min() + warmup * 1000
@@ -205,9 +203,9 @@ def run_latency_points(
             latency_ms=percentiles(received[keep] - event_times[keep]),
             latency_produce_ms=percentiles(stamps[keep] - event_times[keep]),
             consumer_histogram_ms=histogram, measured=int(keep.sum()), sent=sent,
-            received=len(received), rate=rate, startup_s=startup,
+            received=len(received), rate=point.rate, startup_s=startup,
             max_rss_mb=consumer.max_rss_mb, sampled_rss_mb=round(consumer.sampled_rss_mb, 1),
-            labels=bool(producer_extra), seconds=seconds,
+            labels=labels, seconds=seconds,
         ))
     return results
 

@@ -16,7 +16,7 @@ from bench import inprocess
 from bench.broker import bench_broker
 from bench.env import machine_facts
 from bench.exceptions import CaseError
-from bench.latency import run_latency, run_latency_points
+from bench.latency import Point, run_latency_points
 from bench.process import ConsumerProcess, consumer_args
 from bench.profiling import profile_call
 from bench.report import empty_record, evaluate
@@ -212,29 +212,34 @@ class Bench:
     def latency(self) -> None:
         """The producer's defaults (events only) at a steady rate; then, when the consumer joins
         labels, again with the producer sending each event's label too (a detail)."""
-        for labels in (False, True) if HAS_DRIFT else (False,):
-            result = run_latency(
-                self.bootstrap, self.topics, self.s.model_path, rate=self.plan.latency_rate,
+        rate = self.plan.latency_rate
+        points = [Point(rate, False), *([Point(rate, True)] if HAS_DRIFT else [])]
+        # --quick: both runs on one consumer (its start costs more than a run); the full run
+        # starts one for each
+        for group in [points] if self.s.quick else [[p] for p in points]:
+            results = run_latency_points(
+                self.bootstrap, self.topics, self.s.model_path, points=group,
                 seconds=self.plan.latency_seconds, warmup=self.plan.latency_warmup,
                 partitions=self.s.partitions, batch_size=self.batch_size,
-                drift_args=self.drift_args if HAS_DRIFT else None, labels=labels,
-                work_dir=self.work_dir,
+                drift_args=self.drift_args if HAS_DRIFT else None, work_dir=self.work_dir,
+                name="latency-labels" if group == [Point(rate, True)] else "latency",
             )
-            if not labels:
-                self.record["latency_ms"] = result.latency_ms
-            self.details["latency_with_labels" if labels else "latency"] = {
-                "measured_from": "read_committed reader: receive time - event_time",
-                "latency_ms": result.latency_ms,
-                "latency_produce_ms": result.latency_produce_ms,
-                "consumer_histogram_ms": result.consumer_histogram_ms,
-                "rate": result.rate, "seconds": self.plan.latency_seconds,
-                "warmup_s": self.plan.latency_warmup, "sent": result.sent,
-                "received": result.received, "measured": result.measured,
-                "labels": result.labels, "startup_s": round(result.startup_s or 0, 2),
-                "max_rss_mb": round(result.max_rss_mb or 0, 1),
-                "sampled_rss_mb": result.sampled_rss_mb,
-            }
-            self._memory(result.max_rss_mb, result.startup_s)
+            for result in results:
+                if not result.labels:
+                    self.record["latency_ms"] = result.latency_ms
+                self.details["latency_with_labels" if result.labels else "latency"] = {
+                    "measured_from": "read_committed reader: receive time - event_time",
+                    "latency_ms": result.latency_ms,
+                    "latency_produce_ms": result.latency_produce_ms,
+                    "consumer_histogram_ms": result.consumer_histogram_ms,
+                    "rate": result.rate, "seconds": self.plan.latency_seconds,
+                    "warmup_s": self.plan.latency_warmup, "sent": result.sent,
+                    "received": result.received, "measured": result.measured,
+                    "labels": result.labels, "startup_s": round(result.startup_s or 0, 2),
+                    "max_rss_mb": round(result.max_rss_mb or 0, 1),
+                    "sampled_rss_mb": result.sampled_rss_mb,
+                }
+            self._memory(results[0].max_rss_mb, results[0].startup_s)
 
     def latency_curve(self) -> None:
         """p50/p95/p99 at each rate of the plan, in both guarantees (drift on, events only),
@@ -250,10 +255,10 @@ class Bench:
             for first in range(0, len(rates), per_consumer):
                 results = run_latency_points(
                     self.bootstrap, self.topics, self.s.model_path,
-                    rates=rates[first:first + per_consumer],
+                    points=[Point(r) for r in rates[first:first + per_consumer]],
                     seconds=self.plan.curve_seconds, warmup=warmup,
                     partitions=self.s.partitions, batch_size=self.batch_size,
-                    drift_args=self.drift_args if HAS_DRIFT else None, labels=False,
+                    drift_args=self.drift_args if HAS_DRIFT else None,
                     work_dir=self.work_dir, guarantee=guarantee,
                     name=f"curve-{guarantee}-{rates[first]:g}",
                 )
