@@ -18,6 +18,8 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -114,6 +116,15 @@ class ConsumerProcess(ConsumerChild):
                 time.sleep(0.05)
         except (OSError, psutil.Error):  # it exited between two reads
             pass
+
+
+def stop_all(procs: Sequence[ConsumerProcess]) -> list[int | None]:
+    """Stop every process at once (SIGTERM to all, then wait): one shutdown's time instead of
+    one after another, each leave rebalancing the ones still running. Exit codes in order."""
+    if not procs:
+        return []
+    with ThreadPoolExecutor(max_workers=len(procs)) as pool:
+        return list(pool.map(lambda proc: proc.stop(), procs))
 
 
 _HWM = re.compile(r"^VmHWM:\s+(\d+) kB", re.M)

@@ -24,7 +24,7 @@ import orjson
 from confluent_kafka import KafkaException, Message
 
 from bench.exceptions import CaseError
-from bench.process import REPO, ConsumerProcess, child_env, consumer_args
+from bench.process import REPO, ConsumerProcess, child_env, consumer_args, stop_all
 from bench.topics import fill, unique
 from common.kafka import GroupOffsets as SharedGroupOffsets
 from common.kafka import KafkaToolkitError, read_to_end
@@ -90,7 +90,7 @@ def throughput(bench: Bench, topic: str, events: int, instances: int) -> dict[st
             samples.append((time.monotonic(), done))
             time.sleep(0.25)
     finally:
-        codes = [proc.stop() for proc in procs]
+        codes = stop_all(procs)
         offsets.close()
         bench.topics.delete([out, dlq])
     if any(codes):
@@ -157,7 +157,7 @@ def churn(bench: Bench, guarantee: str, seconds: float = CHURN_SECONDS) -> dict[
             time.sleep(0.5)
     finally:
         producer.kill()  # a no-op once it exited
-        codes = {name: proc.stop() for name, proc in procs.items()}
+        codes = dict(zip(procs, stop_all(list(procs.values())), strict=True))
         offsets.close()
     counts = Counter(_event_ids(bench.bootstrap, out))
     expected = {f"{run_id}-{i}" for i in range(sent)}
