@@ -52,8 +52,9 @@ def test_the_later_process_with_an_identity_wins_and_the_earlier_exits_0(
                    batch_size=100)
     stream = build_stream(3000, seed=5, run_id=f"takeover-{guarantee[:3]}")
     exactly_once = guarantee == "exactly-once"
-    # 20 s of traffic: the takeover happens while the first one is busy
-    run = Run(cluster, opts, "takeover", guarantee, stream, rate=150.0, exact=exactly_once)
+    # 12 s of traffic: the second process starts once 300 events are committed (~1 s in) and
+    # takes over when it is ready (a consumer starts in ~4 s), while the first one is busy
+    run = Run(cluster, opts, "takeover", guarantee, stream, rate=250.0, exact=exactly_once)
     try:
         with run.running():
             first = run.ready(run.consumer())
