@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ class ScoringService:
                 flow=LabelFlow(consumer, labels) if labels is not None else None,
                 summary=self.summary,
             )
-            self._subscribe(consumer, lag)
+            self._subscribe(consumer, lag, before_revoke=loop.before_revoke)
             if changes is not None:
                 changes.start()
                 stack.callback(changes.close)
@@ -244,17 +244,22 @@ class ScoringService:
         self.metrics.up.set(0)
         self.metrics.ready.set(0)
 
-    def _subscribe(self, consumer: Consumer, lag: LagTracker) -> None:
+    def _subscribe(
+        self, consumer: Consumer, lag: LagTracker, *, before_revoke: Callable[[], None]
+    ) -> None:
         def on_assign(_: Consumer, partitions: list[TopicPartition]) -> None:
             log.info("assigned %s", _fmt(partitions))
             lag.on_assign(partitions)
 
         def on_revoke(_: Consumer, partitions: list[TopicPartition]) -> None:
-            # Nothing pending here (see consumer.loop.consume): only per-partition state to drop.
+            # Nothing pending once the write in flight has returned (see consumer.loop.consume):
+            # only per-partition state to drop.
+            before_revoke()
             log.info("revoked %s", _fmt(partitions))
             lag.on_revoke(partitions)
 
         def on_lost(_: Consumer, partitions: list[TopicPartition]) -> None:
+            before_revoke()
             log.warning("lost %s (session expired): another member re-reads them", _fmt(partitions))
             lag.on_revoke(partitions)
 

@@ -118,6 +118,11 @@ class ConsumerSettings(BaseSettings):
         description="max seconds one poll waits for the first event when none is queued (a "
         "batch never waits to fill)",
     )
+    overlap: CliImplicitFlag[bool] = Field(
+        True,
+        description="when behind (a full batch), prepare (decode, validate, score) the next "
+        "batch while the previous one's write and commit are in flight",
+    )
     max_events: int | None = Field(
         None, ge=1, description="stop after N input events are consumed and committed"
     )

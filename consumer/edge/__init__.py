@@ -3,7 +3,8 @@
 ::
 
     clients.py   build_consumer / build_producer / build_admin, check_broker (startup)
-    delivery.py  Sink: write_batch(outputs, dead_letters, offsets), exactly- or at-least-once
+    delivery.py  Sink: write_batch(outputs, dead_letters, offsets) = send(outputs, dead_letters)
+                 + complete(offsets) (the waiting half), exactly- or at-least-once
     offsets.py   next_offsets (commit after a batch), first_offsets + rewind (retry a batch)
     lag.py       LagTracker: lag per assigned partition, in its own thread on its own client
 """

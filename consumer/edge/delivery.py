@@ -3,7 +3,10 @@
 Invariant of both: no committed offset ever passes an event whose prediction or dead-letter
 record was not durably written (acks=all). `write_batch` either returns with the outputs written
 or raises `DeliveryError` (nothing committed: the caller rewinds to the committed offsets and
-re-reads the batch) or `FatalKafkaError` (exit).
+re-reads the batch) or `FatalKafkaError` (exit). It is `send` (queue the records: Python-bound,
+run by the loop's thread) then `complete` (wait for the broker, then commit: the writer thread
+runs it while the loop prepares the next batch, consumer.loop.overlap); the same errors, from
+either half.
 
 * `ExactlyOnceSink`: one transaction per batch holds the outputs *and* the input offsets
   (`send_offsets_to_transaction`), so both become visible to read_committed readers together
@@ -117,6 +120,17 @@ class Sink(Protocol):
         """Write durably, then commit `offsets`; True when the offsets are committed."""
         ...
 
+    def send(self, outputs: Records, dlq_records: Records) -> None:
+        """The first half of `write_batch`: queue the records (the exactly-once transaction
+        begins). Python-bound: the loop's thread runs it."""
+        ...
+
+    def complete(self, offsets: Offsets) -> bool:
+        """The second half: wait until the records sent are durable, then commit `offsets`.
+        Mostly waits for the broker with the GIL released: the writer thread runs it
+        (consumer.loop.overlap) while the loop prepares the next batch."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -129,6 +143,7 @@ class _ProducingSink:
         self.consumer = consumer
         self.metrics = metrics
         self.reports = BatchReports(metrics)
+        self._sent = 0  # records of the batch sent and not completed yet
         self.fault = fault  # None unless a chaos run sets CONSUMER_FAULT (settings.fault)
 
     def _produce_all(self, *groups: Sequence[OutRecord]) -> None:
@@ -180,7 +195,12 @@ class AtLeastOnceSink(_ProducingSink):
         pass
 
     def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
-        fault, n = self.fault, len(outputs) + len(dlq_records)
+        self.send(outputs, dlq_records)
+        return self.complete(offsets)
+
+    def send(self, outputs: Records, dlq_records: Records) -> None:
+        fault = self.fault
+        self._sent = n = len(outputs) + len(dlq_records)
         if fault is not None:
             fault.at("before_produce", n)
         try:
@@ -196,6 +216,9 @@ class AtLeastOnceSink(_ProducingSink):
             raise self._failed(f"producing the batch failed ({err}): it is not committed") from exc
         if fault is not None:
             fault.at("in_transaction", n)
+
+    def complete(self, offsets: Offsets) -> bool:
+        fault, n = self.fault, self._sent
         remaining = self.producer.flush(TXN_TIMEOUT)
         reports = self.reports
         if remaining or reports.failures:
@@ -233,7 +256,13 @@ class ExactlyOnceSink(_ProducingSink):
     def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
         if not (outputs or dlq_records or offsets):
             return True
-        p, fault, n = self.producer, self.fault, len(outputs) + len(dlq_records)
+        self.send(outputs, dlq_records)
+        return self.complete(offsets)
+
+    def send(self, outputs: Records, dlq_records: Records) -> None:
+        """Begin the batch's transaction and produce its records into it."""
+        p, fault = self.producer, self.fault
+        self._sent = n = len(outputs) + len(dlq_records)
         if fault is not None:
             fault.at("before_produce", n)
         try:
@@ -241,6 +270,13 @@ class ExactlyOnceSink(_ProducingSink):
             self._produce_all(outputs, dlq_records)
             if fault is not None:
                 fault.at("in_transaction", n)
+        except KafkaException as exc:
+            raise self._aborted(exc) from exc
+
+    def complete(self, offsets: Offsets) -> bool:
+        """Add the offsets to the transaction and commit it (abort on an abortable error)."""
+        p, fault, n = self.producer, self.fault, self._sent
+        try:
             if offsets:
                 group = self.consumer.consumer_group_metadata()
                 _retrying(_watched(p.send_offsets_to_transaction), list(offsets), group,
@@ -249,17 +285,21 @@ class ExactlyOnceSink(_ProducingSink):
                 fault.at("before_commit", n)
             _retrying(_watched(p.commit_transaction), TXN_TIMEOUT)
         except KafkaException as exc:
-            err = exc.args[0]
-            if err.fatal():
-                raise FatalKafkaError(f"fatal transactional error: {err}") from exc
-            self._abort(err)
-            # the reports of the aborted records (the broker's refusals among them) are queued:
-            # serve them now, to this batch's BatchReports, not during the retry
-            p.poll(0)
-            raise self._failed(f"transaction aborted ({err}): the batch is not committed") from exc
+            raise self._aborted(exc) from exc
         if fault is not None:
             fault.at("after_commit", n)
         return True
+
+    def _aborted(self, exc: KafkaException) -> Exception:
+        """The error to raise for a failed transaction, once it is aborted."""
+        err = exc.args[0]
+        if err.fatal():
+            return FatalKafkaError(f"fatal transactional error: {err}")
+        self._abort(err)
+        # the reports of the aborted records (the broker's refusals among them) are queued:
+        # serve them now, to this batch's BatchReports, not during the retry
+        self.producer.poll(0)
+        return self._failed(f"transaction aborted ({err}): the batch is not committed")
 
     def _abort(self, cause: KafkaError) -> None:
         log.error("aborting the transaction after: %s", cause)

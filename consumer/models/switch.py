@@ -45,6 +45,11 @@ class ModelSwitch:
         self.shadow = shadow
         self.comparison = comparison
 
+    @property
+    def waiting(self) -> bool:
+        """Something was offered since the last swap (read without a lock: a hint)."""
+        return self.slot.waiting
+
     def between_batches(self, scorer: Scorer) -> Scorer:
         """The scorer for the next batch: `scorer`, or the champion offered since."""
         if not self.slot.waiting:

@@ -118,10 +118,24 @@ class RecordingSink:
     def start(self) -> None:
         pass
 
+    sent: tuple[list[OutRecord], list[OutRecord]] | None = None
+
     def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
+        self.send(outputs, dlq_records)
+        return self.complete(offsets)
+
+    def send(self, outputs: Records, dlq_records: Records) -> None:
+        if self.sent is not None:
+            raise AssertionError("send() twice without complete()")
+        self.sent = (list(outputs), list(dlq_records))
+
+    def complete(self, offsets: Offsets) -> bool:
+        sent, self.sent = self.sent, None
+        if sent is None:
+            raise AssertionError("complete() without send()")
         if self.fail is not None:
             raise self.fail
-        self.batches.append((list(outputs), list(dlq_records), list(offsets)))
+        self.batches.append((*sent, list(offsets)))
         return True
 
     def close(self) -> None:

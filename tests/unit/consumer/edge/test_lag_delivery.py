@@ -278,3 +278,31 @@ def test_the_injected_fault_hook_sees_every_point_of_a_batch_in_order(cls) -> No
     assert fault.points == [
         ("before_produce", 3), ("in_transaction", 3), ("before_commit", 3), ("after_commit", 3)
     ]
+
+
+def test_send_queues_the_records_and_complete_commits_them_in_both_modes() -> None:
+    # the loop's thread sends; the writer thread completes (consumer.loop.overlap)
+    producer = FakeProducer()
+    sink, _ = sinks(ExactlyOnceSink, producer)
+    sink.send(RECORDS, DLQ)
+    assert producer.calls == ["begin_transaction", "produce", "produce", "produce"]
+    assert sink.complete(OFFSETS) is True
+    assert producer.calls[4:] == ["send_offsets_to_transaction", "commit_transaction"]
+
+    producer, consumer = FakeProducer(), FakeConsumer()
+    sink, _ = sinks(AtLeastOnceSink, producer, consumer)
+    sink.send(RECORDS, [])
+    assert producer.calls == ["produce", "produce"] and consumer.commits == []
+    assert sink.complete(OFFSETS) is True
+    assert "flush" in producer.calls and consumer.commits == [OFFSETS]
+
+
+def test_an_abortable_error_in_complete_aborts_the_transaction_send_began() -> None:
+    producer = FakeProducer()
+    producer.raises["send_offsets_to_transaction"] = _kafka_error(txn_requires_abort=True)
+    sink, registry = sinks(ExactlyOnceSink, producer)
+    sink.send(RECORDS, [])
+    with pytest.raises(DeliveryError, match="not committed"):
+        sink.complete(OFFSETS)
+    assert producer.calls[-1] == "abort_transaction"
+    assert registry.get_sample_value("diamond_transactions_aborted_total") == 1

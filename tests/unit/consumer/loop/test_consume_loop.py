@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,7 +17,7 @@ from consumer.edge.errors import ClientErrors
 from consumer.exceptions import DeliveryError, FatalKafkaError
 from consumer.loop import retry
 from consumer.loop.consume import ConsumeLoop
-from consumer.loop.processor import BatchResult
+from consumer.loop.processor import BatchResult, Written
 from consumer.ops.http import HealthState
 from consumer.ops.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
@@ -62,19 +64,57 @@ class ScriptedConsumer:
         return list(tps)
 
 
+@dataclass
+class FakeBatch:
+    messages: list
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def inputs(self) -> list:
+        return self.messages
+
+
 class FlakyProcessor:
-    """Fails the first `failures` calls with DeliveryError, then succeeds."""
+    """Fails the first `failures` writes with DeliveryError, then succeeds; `steps` records
+    (step, first offset) in the order the loop and the writer thread ran them."""
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
-        self.calls: list[list[int]] = []
+        self.calls: list[list[int]] = []  # offsets of each write
+        self.steps: list[tuple[str, int]] = []
+        self.swap_waiting = False
+        self.gate: Callable[[FakeBatch], None] | None = None  # runs at the start of a write
+        self.send_threads: list[threading.Thread] = []
 
-    def process(self, messages) -> BatchResult:
-        self.calls.append([m.offset() for m in messages])
-        if self.failures:
-            self.failures -= 1
-            raise DeliveryError("injected: broker said no")
-        return BatchResult(len(messages), len(messages), 0, True)
+    def prepare(self, messages) -> FakeBatch:
+        self.steps.append(("prepare", messages[0].offset()))
+        return FakeBatch(list(messages))
+
+    def send(self, batch: FakeBatch) -> None:
+        self.steps.append(("send", batch.messages[0].offset()))
+        self.send_threads.append(threading.current_thread())
+
+    def complete(self, batch: FakeBatch) -> Written:
+        first = batch.messages[0].offset()
+        self.steps.append(("write", first))
+        if self.gate is not None:
+            self.gate(batch)
+        self.calls.append([m.offset() for m in batch.messages])
+        try:
+            if self.failures:
+                self.failures -= 1
+                raise DeliveryError("injected: broker said no")
+            return Written(committed=True, at=time.time(), seconds=time.perf_counter())
+        finally:
+            self.steps.append(("written", first))
+
+    def finish(self, batch: FakeBatch, written: Written) -> BatchResult:
+        self.steps.append(("finish", batch.messages[0].offset()))
+        n = len(batch.messages)
+        return BatchResult(n, n, 0, written.committed)
+
+    def remember_refused(self, exc: DeliveryError) -> None:
+        pass
 
     def idle(self) -> None:
         pass
@@ -185,3 +225,103 @@ def test_the_labels_flow_is_paced_after_every_batch_and_every_idle_poll() -> Non
     loop.run()
     assert loop.summary.consumed == 5 and loop.summary.batches == 2
     assert flow.paced == 3
+
+
+# --- overlap (consumer.loop.overlap): the invariants, one test each -------------------------
+
+
+def test_the_next_batch_is_prepared_while_the_previous_write_is_in_flight() -> None:
+    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3)])
+    processor = FlakyProcessor(0)
+    prepared_next = threading.Event()
+    seen: list[bool] = []
+
+    def gate(b: FakeBatch) -> None:  # the first write waits until the loop prepares the next
+        if b.messages[0].offset() == 0:
+            seen.append(prepared_next.wait(5))
+
+    processor.gate = gate
+    real_prepare = processor.prepare
+
+    def prepare(messages):
+        out = real_prepare(messages)
+        if messages[0].offset() == 3:
+            prepared_next.set()
+        return out
+
+    processor.prepare = prepare  # type: ignore[method-assign]
+    loop, _ = make_loop(consumer, processor, max_events=6, batch_size=3)  # full: behind
+    loop.run()
+    assert seen == [True]
+    # one write at a time, in order; a batch is finished only after its write returned
+    steps = processor.steps
+    assert steps.index(("written", 0)) < steps.index(("send", 3)) < steps.index(("write", 3))
+    assert processor.send_threads == [threading.current_thread()] * 2  # send: the loop's thread
+    assert steps.index(("written", 0)) < steps.index(("finish", 0)) < steps.index(("finish", 3))
+    assert loop.summary.consumed == 6 and loop.summary.batches == 2
+
+
+@pytest.mark.parametrize(("overlap", "batch_size"), [(False, 3), (True, 4)])
+def test_serial_without_overlap_or_when_keeping_up(overlap: bool, batch_size: int) -> None:
+    # batches of 3 are full at batch_size 3 (behind) but not at 4 (keeping up): serial then too
+    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3)])
+    processor = FlakyProcessor(0)
+    loop, _ = make_loop(consumer, processor, max_events=6, overlap=overlap,
+                        batch_size=batch_size)
+    loop.run()
+    steps = processor.steps
+    assert steps.index(("finish", 0)) < steps.index(("prepare", 3))
+    assert consumer.requested[0] == batch_size
+    assert loop.summary.consumed == 6
+
+
+def test_a_failed_write_discards_the_batch_prepared_behind_it_and_rewinds_both() -> None:
+    # batch 0-2 fails while 3-5 is prepared; both are re-read from the batch start
+    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3), batch(0, 3), batch(3, 3)])
+    processor = FlakyProcessor(failures=1)
+    loop, registry = make_loop(consumer, processor, max_events=6, batch_size=3)  # behind
+    loop.run()
+    assert processor.calls == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]  # 3-5 written once, after 0-2
+    assert consumer.seeks == [("in", 0, 0)]
+    assert loop.summary.consumed == 6 and loop.summary.retries == 1
+    assert registry.get_sample_value("diamond_batch_retries_total") == 1
+
+
+def test_a_model_swap_waits_for_the_write_in_flight_and_finishes_its_batch_first() -> None:
+    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3)])
+    processor = FlakyProcessor(0)
+    real_prepare = processor.prepare
+
+    def prepare(messages):
+        processor.swap_waiting = True  # a model is offered while batch 0-2 is in flight
+        return real_prepare(messages)
+
+    processor.prepare = prepare  # type: ignore[method-assign]
+    loop, _ = make_loop(consumer, processor, max_events=6, batch_size=3)  # behind: overlap
+    loop.run()
+    steps = processor.steps
+    assert steps.index(("finish", 0)) < steps.index(("prepare", 3))
+
+
+def test_before_revoke_waits_for_the_write_in_flight_and_leaves_it_to_the_loop() -> None:
+    release = threading.Event()
+    consumer = ScriptedConsumer([batch(0, 3)])
+    processor = FlakyProcessor(0)
+    processor.gate = lambda b: release.wait(5)  # type: ignore[assignment]
+    loop, _ = make_loop(consumer, processor, max_events=3)
+    loop.writer.submit(processor.prepare(batch(0, 3)))  # type: ignore[arg-type]
+    revoked = threading.Event()
+
+    def on_revoke() -> None:  # as the rebalance callback would, inside consume()
+        loop.before_revoke()
+        revoked.set()
+
+    thread = threading.Thread(target=on_revoke)
+    thread.start()
+    assert not revoked.wait(0.2)  # still writing: the callback waits
+    release.set()
+    assert revoked.wait(5)
+    thread.join(5)
+    assert loop.writer.pending is not None  # returned, not settled: the loop finishes it
+    assert processor.steps[-1] == ("written", 0)
+    loop.writer.close()
