@@ -59,8 +59,9 @@ class LabelHandler(Protocol):
     def on_labels(self, messages: Sequence[MessageLike]) -> None:
         """The committed batch's messages from `labels_topic` (after every `on_batch`)."""
 
-    def should_pause(self) -> bool:
-        """True while the labels topic should be paused (labels wait for their predictions)."""
+    def should_pause(self, incoming: int = 0) -> bool:
+        """True while the labels topic should be paused (labels wait for their predictions);
+        `incoming` label messages were already read and are not handed over yet."""
         ...
 
 

@@ -111,16 +111,19 @@ class LabelFeed:
                                       published)
         self.on_received(len(messages))
 
-    def should_pause(self) -> bool:
-        """Flow control of the labels topic: only while it pays off (see the module docstring)."""
+    def should_pause(self, incoming: int = 0) -> bool:
+        """Flow control of the labels topic: only while it pays off (see the module docstring).
+        `incoming`: labels already read and not handed over yet (the batch the loop prepared
+        behind the write in flight), counted as if pending."""
         join = self.join
         now = join.clock()
+        pending = join.pending_len + incoming
         if join.pending_matched > self._pending_matched:  # waiting labels are being joined
             self._pending_matched = join.pending_matched
             self._last_progress = now
             self._futile = False
         room = join.pending_size - self.headroom
-        if join.pending_len <= room // 2:
+        if pending <= room // 2:
             self._paused = False
         elif self._paused and now - self._last_progress >= self.pause_patience:
             self._paused, self._futile = False, True
@@ -129,7 +132,7 @@ class LabelFeed:
                 "pending are dropped as unmatched", join.pending_len, self.pause_patience,
                 self.labels_topic,
             )
-        elif join.pending_len > room and not (self._paused or self._futile):
+        elif pending > room and not (self._paused or self._futile):
             self._paused = True
             self._last_progress = now  # the patience runs from here
         return self._paused

@@ -163,8 +163,9 @@ class ConsumeLoop:
         summary.predictions += result.predictions
         summary.dead_lettered += result.dead_lettered
         summary.batches += 1
-        if self.flow is not None:
-            self.flow.pace()
+        if self.flow is not None:  # the batch prepared behind, if any, holds labels read already
+            behind = self.writer.pending
+            self.flow.pace(len(behind.labels) if behind is not None else 0)
 
     def _failed(self, settled: Settled, *, discarded: Sequence[Message] = ()) -> None:
         """A failed write: re-raise what is no DeliveryError, else count it, rewind its batch

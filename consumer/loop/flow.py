@@ -22,9 +22,11 @@ class LabelFlow:
         self.topic = handler.labels_topic
         self.paused = False
 
-    def pace(self) -> None:
-        """Pause or resume the assigned labels partitions, as the handler asks."""
-        pause = self.handler.should_pause()
+    def pace(self, incoming: int = 0) -> None:
+        """Pause or resume the assigned labels partitions, as the handler asks; `incoming`: label
+        messages already read and not handed over yet (a batch prepared behind a write in
+        flight: its labels arrive after this answer, before the next consume())."""
+        pause = self.handler.should_pause(incoming)
         if not (pause or self.paused):
             return
         try:

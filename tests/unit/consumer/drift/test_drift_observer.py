@@ -491,3 +491,15 @@ def test_should_pause_only_while_waiting_labels_get_matched(profile, detectors) 
     feed.on_labels([label(f"junk-{i}", 100.0, offset=i) for i in range(400, 410)])
     assert feed.should_pause()  # ...until a waiting label was joined
     assert feed.join.counts.matched == 460 and feed.join.counts.unmatched == 0
+
+
+def test_labels_read_but_not_handed_over_count_as_pending(profile, detectors) -> None:
+    # with overlap the loop answers should_pause() while the batch behind the write in flight
+    # holds labels read already: they arrive before the next consume()
+    observer, _, _, _, _ = make_observer(profile, detectors)  # pending_size 1000
+    feed = observer.labels
+    assert feed is not None
+    feed.headroom = 100
+    feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(850)])
+    assert not feed.should_pause()  # 850 + one batch fit
+    assert feed.should_pause(incoming=100)  # 950 + one batch would not

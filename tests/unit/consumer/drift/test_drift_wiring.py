@@ -194,7 +194,7 @@ class RecordingMonitor:
         self.fail = fail
         self.pause = False
 
-    def should_pause(self) -> bool:
+    def should_pause(self, incoming: int = 0) -> bool:
         return self.pause
 
     def on_batch(self, features, predictions, meta) -> None:

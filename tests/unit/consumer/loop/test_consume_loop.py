@@ -68,6 +68,7 @@ class ScriptedConsumer:
 class FakeBatch:
     messages: list
     started: float = field(default_factory=time.perf_counter)
+    labels: list = field(default_factory=list)
 
     @property
     def inputs(self) -> list:
@@ -135,9 +136,11 @@ def batch(first: int, n: int) -> list[FakeMessage]:
 class CountingFlow:
     def __init__(self) -> None:
         self.paced = 0
+        self.incoming: list[int] = []
 
-    def pace(self) -> None:
+    def pace(self, incoming: int = 0) -> None:
         self.paced += 1
+        self.incoming.append(incoming)
 
 
 def make_loop(consumer, processor, flow=None, **overrides) -> tuple[ConsumeLoop, CollectorRegistry]:
@@ -325,3 +328,21 @@ def test_before_revoke_waits_for_the_write_in_flight_and_leaves_it_to_the_loop()
     assert loop.writer.pending is not None  # returned, not settled: the loop finishes it
     assert processor.steps[-1] == ("written", 0)
     loop.writer.close()
+
+
+def test_the_labels_of_the_batch_prepared_behind_count_when_pacing_the_labels_topic() -> None:
+    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3)])
+    processor = FlakyProcessor(0)
+    real_prepare = processor.prepare
+
+    def prepare(messages):  # every message a label, for the count
+        prepared = real_prepare(messages)
+        prepared.labels = list(messages)
+        return prepared
+
+    processor.prepare = prepare  # type: ignore[method-assign]
+    flow = CountingFlow()
+    loop, _ = make_loop(consumer, processor, flow=flow, max_events=6, batch_size=3)  # behind
+    loop.run()
+    # batch 0-2 finished while 3-5 was in flight (its 3 labels already read), then 3-5 alone
+    assert flow.incoming[:2] == [3, 0]
