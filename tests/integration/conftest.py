@@ -165,29 +165,41 @@ def consumer_settings(
 
 
 @contextmanager
-def _running(settings: ConsumerSettings, timeout: float = 30.0) -> Iterator[ScoringService]:
-    stop = threading.Event()
-    service = ScoringService(settings, registry=CollectorRegistry(), stop_event=stop)
+def _in_thread(
+    run: Callable[[], object], stop: threading.Event, *, name: str, what: str, timeout: float,
+    on_error: Callable[[], None] = lambda: None,
+) -> Iterator[list[BaseException]]:
+    """`run()` in a daemon thread; yields the errors it raised (kept for the test, not lost in
+    the thread); at exit sets `stop` and fails if the thread did not stop or raised."""
     errors: list[BaseException] = []
 
-    def run() -> None:
+    def target() -> None:
         try:
-            service.run()
+            run()
         except BaseException as exc:  # reported by the test, not lost in the thread
             errors.append(exc)
-            service.started.set()
+            on_error()
 
-    thread = threading.Thread(target=run, name="service-under-test", daemon=True)
+    thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     try:
-        assert service.started.wait(timeout) and not errors, errors or "not started in time"
-        assert service.metrics_port is not None
-        yield service
+        yield errors
     finally:
         stop.set()
         thread.join(timeout)
-    assert not thread.is_alive(), "the scoring service did not stop"
+    assert not thread.is_alive(), f"{what} did not stop"
     assert not errors, errors
+
+
+@contextmanager
+def _running(settings: ConsumerSettings, timeout: float = 30.0) -> Iterator[ScoringService]:
+    stop = threading.Event()
+    service = ScoringService(settings, registry=CollectorRegistry(), stop_event=stop)
+    with _in_thread(service.run, stop, name="service-under-test", what="the scoring service",
+                    timeout=timeout, on_error=service.started.set) as errors:
+        assert service.started.wait(timeout) and not errors, errors or "not started in time"
+        assert service.metrics_port is not None
+        yield service
 
 
 @pytest.fixture
@@ -202,23 +214,9 @@ def _running_retrainer(
     stop = threading.Event()
     metrics = CollectorRegistry()
     service = RetrainerService(settings, registry=metrics, stop_event=stop)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            service.run()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="retrainer-under-test", daemon=True)
-    thread.start()
-    try:
+    with _in_thread(service.run, stop, name="retrainer-under-test", what="the retrainer",
+                    timeout=timeout) as errors:
         yield service, errors, metrics
-    finally:
-        stop.set()
-        thread.join(timeout)
-    assert not thread.is_alive(), "the retrainer did not stop"
-    assert not errors, errors
 
 
 @pytest.fixture
