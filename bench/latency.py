@@ -30,6 +30,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from bench.exceptions import CaseError
 from bench.process import REPO, ConsumerProcess, child_env, consumer_args
 from bench.topics import Topics, unique
+from common.heap import freeze_startup_heap
 from common.prometheus_text import Scrape, histogram_quantile
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ def run_latency_points(
     try:
         startup = consumer.wait_ready()
         consumer.wait_assigned()
+        freeze_startup_heap()  # a full collection here would delay the reader's stamps
         reader = PredictionReader(bootstrap_servers, topic_out, partitions).start()
         for index, point in enumerate(points):
             producer_extra = with_labels if point.labels else []

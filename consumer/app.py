@@ -56,6 +56,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from common.heap import freeze_startup_heap
 from consumer.drift import DriftObserver, build_drift_observer, check_copartitioned
 from consumer.edge.clients import (
     build_admin,
@@ -190,6 +191,7 @@ class ScoringService:
                 s.input_topic, s.output_topic, s.dlq_topic, s.group_id, s.guarantee, model.version,
             )
             self.metrics.up.set(1)
+            freeze_startup_heap()  # what lives now lives as long as the process: see the module
             loop.run()
         log.info(
             "stopped: %d events (%d predictions, %d dead-lettered) in %d batches, %.1f s, "
