@@ -148,7 +148,7 @@ class ScoringService:
             stack.callback(self._stopping)  # also when a client below fails to start
             self.started.set()
             check_copartitioned(s, check_broker(s))
-            consumer = build_consumer(s, error_cb=self.errors)
+            consumer = build_consumer(s, error_cb=self.errors, on_commit=self.errors.on_commit)
             producer = build_producer(s, error_cb=self.errors)
             sink_cls = ExactlyOnceSink if s.exactly_once else AtLeastOnceSink
             fault = FaultInjector.from_spec(s.fault)  # None unless a chaos run sets CONSUMER_FAULT

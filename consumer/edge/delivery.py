@@ -16,8 +16,14 @@ either half.
   `HANG_GRACE` s after its timeout is fatal, so the process exits (code 1) and a restart recovers
   (its open transaction is aborted by the broker: nothing is lost or duplicated).
 * `AtLeastOnceSink`: idempotent producer; produce, `flush()`, check that every delivery report
-  succeeded, then a synchronous commit of the explicit next offsets. A crash between the flush
-  and the commit re-delivers the batch: duplicates are possible, loss is not.
+  succeeded, then an *asynchronous* commit of the explicit next offsets: requested only once the
+  outputs are acknowledged, so it can never pass an event without output, and the loop goes on
+  without waiting a coordinator round trip per batch (~7 ms at 5,000 events/s, spikes of
+  100 ms). librdkafka sends the commits of one group in order, so the last one requested wins;
+  one that fails (`ClientErrors.on_commit` logs it) is covered by the next. `settle_commits`
+  commits the last requested offsets synchronously: before a revoke (the next owner starts
+  from them) and on the way out. A crash between the flush and the commit re-delivers the
+  batch: duplicates are possible, loss is not.
 
 No record can stop a partition: a record the producer or the broker refuses on its own
 (`PER_RECORD_ERRORS`: too large, invalid) fails its batch with `OutputRejectedError`, which
@@ -131,6 +137,11 @@ class Sink(Protocol):
         (consumer.loop.overlap) while the loop prepares the next batch."""
         ...
 
+    def settle_commits(self) -> None:
+        """Every offset commit requested so far is done when this returns (at-least-once
+        commits asynchronously; exactly-once commits within each transaction)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -145,6 +156,9 @@ class _ProducingSink:
         self.reports = BatchReports(metrics)
         self._sent = 0  # records of the batch sent and not completed yet
         self.fault = fault  # None unless a chaos run sets CONSUMER_FAULT (settings.fault)
+
+    def settle_commits(self) -> None:
+        pass  # the transaction holds the offsets: committed with it
 
     def _produce_all(self, *groups: Sequence[OutRecord]) -> None:
         """Queue the batch's records with a fresh `BatchReports`; a record that produce()
@@ -191,6 +205,13 @@ class _ProducingSink:
 
 
 class AtLeastOnceSink(_ProducingSink):
+    def __init__(
+        self, producer: Producer, consumer: Consumer, metrics: ConsumerMetrics,
+        *, fault: FaultHook | None = None,
+    ) -> None:
+        super().__init__(producer, consumer, metrics, fault=fault)
+        self._requested: dict[tuple[str, int], int] = {}  # commits not yet known to be done
+
     def start(self) -> None:
         pass
 
@@ -231,19 +252,32 @@ class AtLeastOnceSink(_ProducingSink):
         if not offsets:
             return True
         try:
-            result = self.consumer.commit(offsets=list(offsets), asynchronous=False)
+            self.consumer.commit(offsets=list(offsets), asynchronous=True)
         except KafkaException as exc:
             # The outputs are durable; the next commit covers these offsets, and a re-read
             # after a rebalance only duplicates (allowed by at-least-once).
             log.warning("offset commit failed (outputs are written): %s", exc)
             return False
-        failed = [tp for tp in result or [] if tp.error is not None]
-        if failed:
-            log.warning("offset commit failed for %s", ", ".join(map(_fmt, failed)))
-            return False
+        self._requested.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
         if fault is not None:
             fault.at("after_commit", n)
         return True
+
+    def settle_commits(self) -> None:
+        """Commit the last requested offsets synchronously (they may be in flight or have
+        failed): a failure is logged, the outputs are durable and a re-read only duplicates."""
+        if not self._requested:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._requested.items()]
+        self._requested.clear()
+        try:
+            result = self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("offset commit failed (outputs are written): %s", exc)
+            return
+        failed = [tp for tp in result or [] if tp.error is not None]
+        if failed:
+            log.warning("offset commit failed for %s", ", ".join(map(_fmt, failed)))
 
 
 class ExactlyOnceSink(_ProducingSink):

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from consumer.exceptions import FatalKafkaError
 from consumer.ops.metrics import ConsumerMetrics
@@ -86,6 +86,20 @@ class ClientErrors:
             self.log.error("fatal Kafka client error: %s", err)
         else:
             self._limited.log(logging.WARNING, err.name(), "Kafka client error: %s", err)
+
+    def on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """The consumer's `on_commit` (served by `consume()`): an asynchronous offset commit
+        that failed is logged; the next commit covers its offsets (consumer.edge.delivery)."""
+        failed = [tp for tp in partitions if tp.error is not None]
+        if err is None and not failed:
+            return
+        self.metrics.kafka_errors.inc()
+        reason = err if err is not None else failed[0].error
+        self._limited.log(
+            logging.WARNING, "offset_commit", "offset commit failed (outputs are written; the "
+            "next commit covers it): %s on %s", reason,
+            ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in partitions),
+        )
 
     def outage_within(self, seconds: float) -> bool:
         """Were the brokers out of reach in the last `seconds`?"""

@@ -92,8 +92,10 @@ class ConsumeLoop:
         return self.summary
 
     def before_revoke(self) -> None:
-        """For the rebalance callbacks: let the write in flight return (invariant 3)."""
+        """For the rebalance callbacks: let the write in flight return (invariant 3), and
+        the offset commits requested so far complete (the next owner starts from them)."""
         self.writer.wait()
+        self.processor.settle_commits()
 
     def _run(self) -> None:
         s, summary, writer = self.settings, self.summary, self.writer
@@ -204,6 +206,7 @@ class ConsumeLoop:
                           "again at the next start", len(settled.batch.messages), settled.error)
         finally:
             self.writer.close()
+            self.processor.settle_commits()
 
     def _consume(self, want: int) -> list[Message]:
         """Up to `want` messages already fetched, without waiting; when none is, wait up to

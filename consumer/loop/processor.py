@@ -160,6 +160,10 @@ class BatchProcessor:
         committed = self.sink.complete(batch.offsets)
         return Written(committed=committed, at=time.time(), seconds=time.perf_counter())
 
+    def settle_commits(self) -> None:
+        """Every offset commit requested so far is done (`Sink.settle_commits`)."""
+        self.sink.settle_commits()
+
     def finish(self, batch: PreparedBatch, written: Written) -> BatchResult:
         """After the write: count, record the latency, move the lag, notify the observers and
         the label handler. Counters move only here, so a batch that failed is counted once,

@@ -138,5 +138,8 @@ class RecordingSink:
         self.batches.append((*sent, list(offsets)))
         return True
 
+    def settle_commits(self) -> None:
+        pass
+
     def close(self) -> None:
         pass

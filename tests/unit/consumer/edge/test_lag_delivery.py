@@ -15,6 +15,7 @@ from consumer_fakes import FakePositions
 from prometheus_client import CollectorRegistry
 
 from consumer.edge.delivery import AtLeastOnceSink, ExactlyOnceSink
+from consumer.edge.errors import ClientErrors
 from consumer.edge.lag import LagTracker
 from consumer.edge.offsets import rewind
 from consumer.exceptions import DeliveryError, FatalKafkaError
@@ -155,16 +156,25 @@ class _Msg:
 
 
 class FakeConsumer:
-    def __init__(self, commit_result: list[Any] | None = None) -> None:
+    """Records each commit's offsets (`commits`) and whether it was asynchronous (`modes`)."""
+
+    def __init__(self, commit_result: list[Any] | None = None,
+                 raises: KafkaException | None = None) -> None:
         self.commits: list[list[TopicPartition]] = []
+        self.modes: list[str] = []
         self.commit_result = commit_result
+        self.raises = raises
 
     def consumer_group_metadata(self) -> object:
         return object()
 
     def commit(self, offsets, asynchronous=True):
-        assert asynchronous is False
+        if self.raises is not None:
+            raise self.raises
         self.commits.append(offsets)
+        self.modes.append("async" if asynchronous else "sync")
+        if asynchronous:
+            return None  # librdkafka reports the result to on_commit later
         return self.commit_result if self.commit_result is not None else offsets
 
 
@@ -234,6 +244,28 @@ def test_at_least_once_commits_after_every_delivery_succeeded() -> None:
     assert sink.write_batch(RECORDS, DLQ, OFFSETS) is True
     assert producer.calls == ["produce", "produce", "produce", "flush"]
     assert consumer.commits == [OFFSETS]
+    assert consumer.modes == ["async"]  # requested once the outputs are acknowledged
+
+
+def test_at_least_once_settles_the_last_requested_offsets_synchronously_once() -> None:
+    consumer = FakeConsumer()
+    sink, _ = sinks(AtLeastOnceSink, FakeProducer(), consumer)
+    sink.write_batch(RECORDS, [], [TopicPartition("in", 0, 10), TopicPartition("in", 1, 4)])
+    sink.write_batch(RECORDS, [], [TopicPartition("in", 0, 12)])
+    sink.settle_commits()
+    assert consumer.modes == ["async", "async", "sync"]
+    settled = {(tp.topic, tp.partition): tp.offset for tp in consumer.commits[-1]}
+    assert settled == {("in", 0): 12, ("in", 1): 4}  # the latest per partition
+    sink.settle_commits()  # nothing requested since: no commit
+    assert consumer.modes == ["async", "async", "sync"]
+
+
+def test_exactly_once_has_no_commit_to_settle_outside_its_transactions() -> None:
+    producer, consumer = FakeProducer(), FakeConsumer()
+    sink, _ = sinks(ExactlyOnceSink, producer, consumer)
+    sink.write_batch(RECORDS, [], OFFSETS)
+    sink.settle_commits()
+    assert consumer.commits == [] and "send_offsets_to_transaction" in producer.calls
 
 
 @pytest.mark.parametrize(
@@ -252,12 +284,34 @@ def test_at_least_once_never_commits_past_a_failed_delivery(
         assert registry.get_sample_value("diamond_delivery_failures_total") == 3
 
 
-def test_at_least_once_commit_error_is_reported_not_raised() -> None:
+def test_at_least_once_commit_errors_are_reported_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = FakeConsumer(raises=KafkaException(KafkaError(KafkaError._STATE)))
+    sink, _ = sinks(AtLeastOnceSink, FakeProducer(), refused)
+    assert sink.write_batch(RECORDS, [], OFFSETS) is False  # the request itself was refused
+
     failed = SimpleNamespace(
         topic="in", partition=0, offset=10, error=KafkaError(KafkaError.REBALANCE_IN_PROGRESS)
     )
-    sink, _ = sinks(AtLeastOnceSink, FakeProducer(), FakeConsumer(commit_result=[failed]))
-    assert sink.write_batch(RECORDS, [], OFFSETS) is False
+    consumer = FakeConsumer(commit_result=[failed])
+    sink, _ = sinks(AtLeastOnceSink, FakeProducer(), consumer)
+    assert sink.write_batch(RECORDS, [], OFFSETS) is True
+    sink.settle_commits()  # the synchronous commit fails: logged, not raised
+    assert consumer.modes == ["async", "sync"]
+    assert "offset commit failed for in[0]" in caplog.text
+
+
+def test_a_failed_asynchronous_commit_is_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = CollectorRegistry()
+    errors = ClientErrors(ConsumerMetrics(registry))
+    errors.on_commit(None, [TopicPartition("in", 0, 10)])  # success: nothing
+    assert registry.get_sample_value("diamond_kafka_errors_total") == 0
+    errors.on_commit(KafkaError(KafkaError.REBALANCE_IN_PROGRESS), [TopicPartition("in", 0, 10)])
+    assert registry.get_sample_value("diamond_kafka_errors_total") == 1
+    assert "offset commit failed" in caplog.text and "in[0]@10" in caplog.text
 
 
 class RecordingFault:

@@ -117,6 +117,9 @@ class FlakyProcessor:
     def remember_refused(self, exc: DeliveryError) -> None:
         pass
 
+    def settle_commits(self) -> None:
+        self.steps.append(("settle_commits", -1))
+
     def idle(self) -> None:
         pass
 
@@ -326,8 +329,19 @@ def test_before_revoke_waits_for_the_write_in_flight_and_leaves_it_to_the_loop()
     assert revoked.wait(5)
     thread.join(5)
     assert loop.writer.pending is not None  # returned, not settled: the loop finishes it
-    assert processor.steps[-1] == ("written", 0)
+    # then the offset commits requested so far are done: the next owner starts from them
+    assert processor.steps[-2:] == [("written", 0), ("settle_commits", -1)]
     loop.writer.close()
+
+
+def test_the_requested_offset_commits_are_settled_on_the_way_out() -> None:
+    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3)])
+    processor = FlakyProcessor(0)
+    loop, _ = make_loop(consumer, processor, max_events=6)
+    loop.run()
+    steps = processor.steps
+    assert steps[-1] == ("settle_commits", -1)
+    assert steps.index(("finish", 3)) < len(steps) - 1  # after the last batch is finished
 
 
 def test_the_labels_of_the_batch_prepared_behind_count_when_pacing_the_labels_topic() -> None:
