@@ -123,7 +123,8 @@ class Sink(Protocol):
     def start(self) -> None: ...
 
     def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
-        """Write durably, then commit `offsets`; True when the offsets are committed."""
+        """Write durably, then commit `offsets`; True when the offsets are committed (in
+        at-least-once: when the commit is requested, see the module doc)."""
         ...
 
     def send(self, outputs: Records, dlq_records: Records) -> None:
@@ -265,7 +266,9 @@ class AtLeastOnceSink(_ProducingSink):
 
     def settle_commits(self) -> None:
         """Commit the last requested offsets synchronously (they may be in flight or have
-        failed): a failure is logged, the outputs are durable and a re-read only duplicates."""
+        failed): a failure is logged, the outputs are durable and a re-read only duplicates.
+        Called with no write in flight (`ConsumeLoop.before_revoke` waits for it first), so
+        `complete` never touches `_requested` at the same time."""
         if not self._requested:
             return
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._requested.items()]
