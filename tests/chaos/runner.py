@@ -250,7 +250,12 @@ class Run:
 
     def supervised_progress(self, proc: ConsumerProc, events: int,
                             timeout: float = 300.0) -> ConsumerProc:
-        target = (self.committed_total() or 0) + events
+        """Until `events` more offsets are committed than now."""
+        return self.supervised_until(proc, (self.committed_total() or 0) + events, timeout)
+
+    def supervised_until(self, proc: ConsumerProc, target: int,
+                         timeout: float = 300.0) -> ConsumerProc:
+        """Until the committed total reaches `target`, restarting a consumer that failed."""
         deadline = time.monotonic() + timeout
         while (self.committed_total() or 0) < target:
             proc = self.supervised(proc)
@@ -260,10 +265,13 @@ class Run:
         return proc
 
     def supervised_drain(self, proc: ConsumerProc, timeout: float = 600.0) -> ConsumerProc:
+        """Until every input offset is committed. The target is the input's end itself: as a
+        count from the committed total, it went past the end whenever a commit landed between
+        the two reads of that total, and the drain waited for its timeout."""
         assert self.producer is not None
         self.producer.wait(timeout)
         end = sum(self.cluster.end_offsets(self.input).values())
-        return self.supervised_progress(proc, end - (self.committed_total() or 0), timeout)
+        return self.supervised_until(proc, end, timeout)
 
     def fault(self, kind: str) -> float:
         """Record a fault (call it once the fault is in place: after the kill). Recovery is the
