@@ -158,6 +158,19 @@ class _ProducingSink:
         self._sent = 0  # records of the batch sent and not completed yet
         self.fault = fault  # None unless a chaos run sets CONSUMER_FAULT (settings.fault)
 
+    def start(self) -> None:
+        pass
+
+    def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
+        self.send(outputs, dlq_records)
+        return self.complete(offsets)
+
+    def send(self, outputs: Records, dlq_records: Records) -> None:
+        raise NotImplementedError
+
+    def complete(self, offsets: Offsets) -> bool:
+        raise NotImplementedError
+
     def settle_commits(self) -> None:
         pass  # the transaction holds the offsets: committed with it
 
@@ -212,13 +225,6 @@ class AtLeastOnceSink(_ProducingSink):
     ) -> None:
         super().__init__(producer, consumer, metrics, fault=fault)
         self._requested: dict[tuple[str, int], int] = {}  # commits not yet known to be done
-
-    def start(self) -> None:
-        pass
-
-    def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
-        self.send(outputs, dlq_records)
-        return self.complete(offsets)
 
     def send(self, outputs: Records, dlq_records: Records) -> None:
         fault = self.fault
@@ -292,9 +298,8 @@ class ExactlyOnceSink(_ProducingSink):
 
     def write_batch(self, outputs: Records, dlq_records: Records, offsets: Offsets) -> bool:
         if not (outputs or dlq_records or offsets):
-            return True
-        self.send(outputs, dlq_records)
-        return self.complete(offsets)
+            return True  # no empty transaction
+        return super().write_batch(outputs, dlq_records, offsets)
 
     def send(self, outputs: Records, dlq_records: Records) -> None:
         """Begin the batch's transaction and produce its records into it."""
