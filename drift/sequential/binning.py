@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from drift.error_reference import relative_codes
-from drift.reference import CategoricalReference, NumericBins, NumericReference, bucket_codes
+from drift.reference import CategoricalReference, NumericBins, NumericReference
 from drift.sequential.bank import Direction, score_sd
 
 #: tilts of the default bank: a factor 2 apart, so any shift is within sqrt(2) of one (>= 83 %
@@ -102,12 +102,12 @@ def move_direction(name: str, p0: np.ndarray, moved: np.ndarray) -> Direction:
 
 def numeric_bins(ref: NumericReference | NumericBins, thetas: tuple[float, ...] = THETAS) -> Binned:
     p0 = in_range(ref.proportions)  # out-of-range buckets join the edge bins
-    last = p0.size - 1
-    edges = ref.edges
+    # the inner edges only: below the first, bin 0; from the last on, the last bin. One
+    # searchsorted gives the clipped bucket codes of `in_range` (it runs on every event)
+    inner = np.asarray(ref.edges, dtype=np.float64)[1:-1]
 
     def encode(values: pd.Series | np.ndarray) -> np.ndarray:
-        x = np.asarray(values, dtype=np.float64)
-        return np.clip(bucket_codes(edges, x) - 1, 0, last)
+        return np.searchsorted(inner, np.asarray(values, dtype=np.float64), side="right")
 
     centred = 2 * mid_ranks(p0) - 1
     moves = ref.moves if isinstance(ref, NumericBins) else {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drift.reference import CategoricalReference, NumericBins, atom_edges
+from drift.reference import CategoricalReference, NumericBins, atom_edges, bucket_codes
 from drift.sequential.bank import score_sd
 from drift.sequential.binning import categorical_bins, error_bins, numeric_bins
 
@@ -25,6 +25,21 @@ def test_edges_of_a_whole_number_column_sit_halfway_between_values() -> None:
         np.bincount(np.searchsorted(plain[1:-1], x, side="right")),
         np.bincount(np.searchsorted(edges[1:-1], x, side="right")),
     )
+
+
+def test_numeric_codes_are_the_reference_buckets_with_the_out_of_range_ones_joined_in() -> None:
+    x = np.random.default_rng(3).lognormal(0.0, 0.5, 10_000)
+    ref = NumericBins.build("carat", x, n_bins=20)
+    bins = numeric_bins(ref)
+    last = bins.p0.size - 1
+    edges = np.asarray(ref.edges)
+    live = np.concatenate([
+        np.random.default_rng(4).lognormal(0.3, 0.8, 5_000),  # beyond both ends too
+        edges, edges - 1e-9, edges + 1e-9, [np.nan, np.inf, -np.inf, 0.0, -1.0],
+    ])
+    expected = np.clip(bucket_codes(edges, live) - 1, 0, last)  # the buckets of `in_range`
+    np.testing.assert_array_equal(bins.encode(live), expected)
+    assert bins.encode(live).min() == 0 and bins.encode(live).max() == last
 
 
 def test_edges_of_a_continuous_column_are_its_quantiles() -> None:
