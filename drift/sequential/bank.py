@@ -72,13 +72,15 @@ def score_sd(p0: np.ndarray, scores: np.ndarray) -> float:
 
 
 def cusum_path(w0: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """``W_t = max(0, W_{t-1} + z_t)`` for each row of `z` (shape ``(K, m)``), from `w0`.
+    """``W_t = max(0, W_{t-1} + z_t)`` for each column of `z` (shape ``(m, K)``: one row per
+    step), from `w0`; `z` is overwritten (it becomes the path).
 
     With ``S_t`` the cumulative sum, ``W_t = S_t - min(-W_0, min_{k<=t} S_k)``: no Python loop.
     """
-    s = np.cumsum(z, axis=1)
-    floor = np.minimum(np.minimum.accumulate(s, axis=1), -w0[:, None])
-    return s - floor
+    s = np.cumsum(z, axis=0, out=z)
+    floor = np.minimum.accumulate(s, axis=0)
+    np.minimum(floor, -w0, out=floor)
+    return np.subtract(s, floor, out=s)
 
 
 class TiltBank:
@@ -115,7 +117,9 @@ class TiltBank:
         self.lr_table = np.vstack(rows)  # (K, bins): log-likelihood ratio of each bin
         self.kl = np.array([kl_from_reference(p0, z) for z in self.lr_table])
         self.table = self.lr_table - np.asarray(allowances)[:, None]  # what the CUSUMs add
+        self._table_t = np.ascontiguousarray(self.table.T)  # (bins, K): blocks' counts @ it
         self.block = block
+        self._slots = np.zeros(0, dtype=np.intp)  # block index * bins, per event of a chunk
         self.w = np.zeros(len(rows))
         self._waiting = np.zeros(0, dtype=np.intp)  # codes of the incomplete block
 
@@ -156,16 +160,17 @@ class TiltBank:
         return None
 
     def _update_blocks(self, codes: np.ndarray) -> tuple[int, int] | None:
-        """`codes` is whole blocks: on a crossing, ``(block index, member)``."""
+        """`codes` is whole blocks: on a crossing, ``(block index, member)``. Time runs down
+        the rows (``(blocks, K)``): the cumulative sums then run over contiguous rows."""
         blocks = codes.size // self.block
-        slots = np.arange(codes.size) // self.block * self.bins + codes
-        counts = np.bincount(slots, minlength=blocks * self.bins).reshape(blocks, self.bins)
-        steps = self.table @ counts.T.astype(np.float64)  # (K, blocks): each block's increment
+        if self._slots.size < codes.size:
+            self._slots = np.arange(CHUNK_BLOCKS * self.block) // self.block * self.bins
+        counts = np.bincount(self._slots[:codes.size] + codes, minlength=blocks * self.bins)
+        steps = counts.reshape(blocks, self.bins) @ self._table_t  # each block's increments
         path = cusum_path(self.w, steps)
-        hit = (path >= self.h).any(axis=0)
-        if not hit.any():
-            self.w = path[:, -1].copy()
+        if path.max() < self.h:  # the usual case: no crossing
+            self.w = path[-1].copy()
             return None
-        i = int(np.argmax(hit))
-        self.w = path[:, i].copy()
+        i = int(np.argmax((path >= self.h).any(axis=1)))
+        self.w = path[i].copy()
         return i, int(np.argmax(self.w))

@@ -38,15 +38,15 @@ def test_score_sd_matches_numpy() -> None:
 
 def test_cusum_path_equals_the_recursion() -> None:
     rng = np.random.default_rng(5)
-    z = rng.normal(-0.1, 1.0, size=(3, 400))
+    z = rng.normal(-0.1, 1.0, size=(400, 3))  # one row per step
     w0 = np.array([0.0, 2.5, 7.0])
     expected = np.empty_like(z)
     for k in range(3):
         w = w0[k]
-        for t in range(z.shape[1]):
-            w = max(0.0, w + z[k, t])
-            expected[k, t] = w
-    np.testing.assert_allclose(cusum_path(w0, z), expected, atol=1e-9)
+        for t in range(z.shape[0]):
+            w = max(0.0, w + z[t, k])
+            expected[t, k] = w
+    np.testing.assert_allclose(cusum_path(w0, z.copy()), expected, atol=1e-9)
 
 
 def _loop_first_alarm(bank: TiltBank, codes: np.ndarray) -> int | None:
