@@ -177,11 +177,20 @@ def encode(lookup: dict[str, int], values: pd.Series | np.ndarray, other: int) -
 
     Hashes the column once (`pandas.factorize`, or a Categorical's own codes) and looks up only
     its few distinct values: ~20x cheaper than a per-row dict lookup or `Index.get_indexer`.
+    The common case, a column of known strings, is cheaper still as one `dict.get` per value
+    in C (`map`): half the cost of `factorize` on 1,000 rows (it runs on every event).
     """
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+        codes, uniques = values.array.codes, values.dtype.categories  # no Series built
     else:
-        codes, uniques = pd.factorize(np.asarray(values))
+        array = np.asarray(values)
+        if array.dtype == object:
+            try:  # None from a value not in `lookup`, or an unhashable one: TypeError
+                return np.fromiter(map(lookup.get, array.tolist()), dtype=np.int16,
+                                   count=array.size)
+            except TypeError:
+                pass
+        codes, uniques = pd.factorize(array)
     # one slot per distinct value, plus a last one that code -1 (missing) picks
     lut = np.array([lookup.get(str(u), other) for u in uniques] + [other], dtype=np.int16)
     return lut[codes]

@@ -57,6 +57,19 @@ def test_categorical_reference_learns_categories_and_sends_unseen_ones_to_other(
     assert cut.codes(as_category).tolist() == [cut.categories.index("Fair"), cut.other_code]
 
 
+def test_categorical_codes_are_the_same_on_every_path(profile: ReferenceProfile) -> None:
+    """Known strings (looked up value by value), a str column, unknown values of other types
+    and missing ones (hashed once by `factorize`): one code per value, whatever the path."""
+    cut = profile.categorical["cut"]
+    known = list(cut.categories) * 3
+    expected = [cut.categories.index(c) for c in known]
+    assert cut.codes(pd.Series(known, dtype=object)).tolist() == expected
+    assert cut.codes(pd.Series(known, dtype="str")).tolist() == expected
+    assert cut.codes(np.array(known, dtype=object)).dtype == np.int16
+    odd = pd.Series([*known, b"Ideal", 3, float("nan"), None], dtype=object)
+    assert cut.codes(odd).tolist() == [*expected, *[cut.other_code] * 4]
+
+
 def test_known_categories_can_be_given_in_order(make: MakeFrame) -> None:
     rng = np.random.default_rng(3)
     frame = make(rng, 500)
