@@ -3,7 +3,10 @@
 The frame is built once per batch, column by column (no per-row pandas work), in consumption
 order, so `predictions[i]` belongs to `meta` row `i`. `decode_batch` is the consumer's path
 (column-wise checks, `consumer.pipeline.fastpath`); `build_batch` builds the same batch from
-validated `DiamondEvent`s (the reference, used by tests).
+validated `DiamondEvent`s (the reference, used by tests). The categorical columns hold
+`CATEGORY_DTYPES` (the schema's categories, in its order), built from codes: the scorer's
+preprocessing, the drift monitors and the loss model read the codes, and no one hashes the
+strings of a batch again (`Series.tolist()` still gives the strings).
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ import pandas as pd
 
 from consumer.pipeline.decode import Rejected
 from consumer.pipeline.envelope import EnvelopeLimits, check_envelopes
-from consumer.pipeline.fastpath import decode_values
-from model.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from consumer.pipeline.fastpath import CODES, decode_values
+from model.features import CATEGORICAL_FEATURES, CATEGORIES, FEATURES, NUMERIC_FEATURES
 from model.schema import DiamondEvent
+
+# The categorical columns of a batch frame: the schema's categories, in its order, so a
+# column's codes are known without hashing its strings (`Series.cat.codes`).
+CATEGORY_DTYPES = {name: pd.CategoricalDtype(CATEGORIES[name]) for name in CATEGORICAL_FEATURES}
 
 
 class MessageLike(Protocol):
@@ -85,7 +92,10 @@ def build_batch(
         name: np.fromiter((getattr(e, name) for e in events), dtype=np.float64, count=n)
         for name in NUMERIC_FEATURES
     }
-    categorical = {name: [getattr(e, name) for e in events] for name in CATEGORICAL_FEATURES}
+    categorical = {
+        name: np.fromiter((CODES[name][getattr(e, name)] for e in events), dtype=np.int8, count=n)
+        for name in CATEGORICAL_FEATURES
+    }
     event_times = np.fromiter((e.event_time for e in events), dtype=np.int64, count=n)
     return _batch(topic, messages, [e.event_id for e in events], numeric, categorical,
                   event_times)
@@ -139,10 +149,12 @@ def decode_batch(
 
 def _batch(
     topic: str, messages: Sequence[MessageLike], event_ids: list[str],
-    numeric: dict[str, np.ndarray], categorical: dict[str, list[str]], event_times: np.ndarray,
+    numeric: dict[str, np.ndarray], categorical: dict[str, np.ndarray], event_times: np.ndarray,
 ) -> ScoringBatch:
     n = len(messages)
-    features = pd.DataFrame({**numeric, **categorical}, columns=list(FEATURES))
+    categories = {name: pd.Categorical.from_codes(codes, dtype=CATEGORY_DTYPES[name])
+                  for name, codes in categorical.items()}
+    features = pd.DataFrame({**numeric, **categories}, columns=list(FEATURES))
     meta = BatchMeta(
         topic=topic,
         keys=[m.key() for m in messages],

@@ -36,7 +36,8 @@ from model.features import CATEGORICAL_FEATURES, CATEGORIES, NUMERIC_FEATURES
 FIELDS = EVENT_FIELDS
 _KEYS = frozenset(FIELDS)
 _GET_FIELDS = itemgetter(*FIELDS)
-_ALLOWED = {name: frozenset(CATEGORIES[name]) for name in CATEGORICAL_FEATURES}
+# Each category's code: its index in the schema's order (`CATEGORY_DTYPES` of the frame).
+CODES = {name: {c: i for i, c in enumerate(CATEGORIES[name])} for name in CATEGORICAL_FEATURES}
 # (lower bound exclusive, upper bound inclusive) of the numeric fields, as floats.
 _BOUNDS = {name: (float(NUMERIC_BOUNDS[name][0]), float(NUMERIC_BOUNDS[name][1]))
            for name in NUMERIC_FEATURES}
@@ -55,7 +56,7 @@ class DecodedColumns:
     valid: np.ndarray  # int64 indices into the batch of the valid events
     event_ids: list[str]
     numeric: dict[str, np.ndarray]  # float64
-    categorical: dict[str, list[str]]
+    categorical: dict[str, np.ndarray]  # int8 codes into `CATEGORIES[name]`
     event_times: np.ndarray  # int64 epoch ms
     rejected: list[tuple[int, Rejected]]
 
@@ -71,10 +72,10 @@ def decode_values(values: Sequence[bytes | None], max_bytes: int) -> DecodedColu
     for name in NUMERIC_FEATURES:
         numeric[name], good = _floats(columns[name], *_BOUNDS[name])
         ok &= good
-    categorical: dict[str, list[Any]] = {}
+    categorical: dict[str, np.ndarray] = {}
     for name in CATEGORICAL_FEATURES:
-        categorical[name] = column = list(columns[name])
-        ok &= _categories_ok(column, _ALLOWED[name])
+        categorical[name], good = _category_codes(columns[name], CODES[name])
+        ok &= good
     event_times, good = _times(columns["event_time"])
     ok &= good
 
@@ -91,13 +92,13 @@ def decode_values(values: Sequence[bytes | None], max_bytes: int) -> DecodedColu
             for name in NUMERIC_FEATURES:
                 numeric[name][i] = getattr(result, name)
             for name in CATEGORICAL_FEATURES:
-                categorical[name][i] = getattr(result, name)
+                categorical[name][i] = CODES[name][getattr(result, name)]
     if rejected:
         valid = np.flatnonzero(ok)
         keep = valid.tolist()
         event_ids = [event_ids[i] for i in keep]
         numeric = {k: v[valid] for k, v in numeric.items()}
-        categorical = {k: [v[i] for i in keep] for k, v in categorical.items()}
+        categorical = {k: v[valid] for k, v in categorical.items()}
         event_times = event_times[valid]
     else:
         valid = np.arange(n, dtype=np.int64)
@@ -165,14 +166,18 @@ def _floats(column: Sequence[Any], low: float, high: float) -> tuple[np.ndarray,
         return values, ok & np.isfinite(values) & (values > low) & (values <= high)
 
 
-def _categories_ok(column: Sequence[Any], allowed: frozenset[str]) -> np.ndarray:
-    try:
-        if set(column) <= allowed:  # only a str can equal one of the allowed strings
-            return np.ones(len(column), dtype=bool)
-    except TypeError:  # an unhashable value (a list or an object)
+def _category_codes(column: Sequence[Any], codes: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 codes, ok): ok for a known category (only a `str` can equal one); -1 otherwise.
+    One dict lookup per value, in C: the codes are the batch frame's categorical column, so
+    the scorer and the drift monitors never hash the strings again."""
+    try:  # None (an unknown value) or an unhashable one: TypeError
+        values = np.fromiter(map(codes.get, column), dtype=np.int8, count=len(column))
+        return values, np.ones(len(column), dtype=bool)
+    except TypeError:
         pass
-    return np.fromiter((type(x) is str and x in allowed for x in column), dtype=bool,
-                       count=len(column))
+    values = np.fromiter((codes.get(x, -1) if type(x) is str else -1 for x in column),
+                         dtype=np.int8, count=len(column))
+    return values, values >= 0
 
 
 def _times(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

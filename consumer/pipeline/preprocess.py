@@ -73,7 +73,7 @@ class FastPreprocessor:
         rows = np.arange(n)
         for cat in self.categorical:
             try:
-                codes = cat.categories.get_indexer(frame[cat.name])
+                codes = _codes(cat, frame[cat.name])
             except (KeyError, TypeError, pd.errors.InvalidIndexError):
                 return None
             if n and codes.min() < 0:
@@ -86,6 +86,16 @@ class FastPreprocessor:
                 out[rows[kept], offset + columns] = 1.0
             offset += cat.width
         return out
+
+
+def _codes(cat: _Categorical, column: pd.Series) -> np.ndarray:
+    """The index of each value in the encoder's categories (-1: unknown). A categorical column
+    (the batch frame's) maps its own codes through its few categories: no string hashed."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        lut = np.append(cat.categories.get_indexer(dtype.categories), -1)  # code -1: missing
+        return lut[column.array.codes]
+    return cat.categories.get_indexer(column)
 
 
 def compile_preprocessing(pipeline: Any) -> FastPreprocessor | None:

@@ -29,6 +29,14 @@ def test_the_matrix_ranks_the_grades_and_marks_unknown_ones_missing() -> None:
     assert x[1, 3] == 4.0 and math.isnan(x[1, 4]) and x[1, 5] == 0.0
 
 
+def test_categorical_columns_give_the_same_matrix_as_strings() -> None:
+    rows = frame(500, np.random.default_rng(8)).assign(prediction=1000.0)
+    as_category = rows.astype({name: pd.CategoricalDtype(levels[::-1])  # any order
+                               for name, levels in CATEGORIES.items()})
+    np.testing.assert_array_equal(loss_matrix(as_category), loss_matrix(rows))
+    assert not np.isnan(loss_matrix(rows)).any()
+
+
 def test_cross_fitted_estimates_follow_the_error_scale() -> None:
     rng = np.random.default_rng(0)
     features = frame(3000, rng)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import orjson
+import pandas as pd
 import pytest
 from consumer_fakes import FakeMessage, encode, event
 
-from consumer.pipeline.batch import build_batch
+from consumer.pipeline.batch import CATEGORY_DTYPES, build_batch, decode_batch
 from consumer.pipeline.decode import Rejected, decode_event
 from consumer.pipeline.records import (
     DLQ_ERROR_MAX_CHARS,
@@ -49,6 +50,10 @@ def test_batch_builds_the_frame_in_order() -> None:
     assert batch.features["clarity"].tolist() == ["I1", "IF", "SI1"]
     assert batch.features["depth"].tolist() == [60.0, 61.5, 61.5]
     assert batch.features["carat"].dtype == np.float64
+    for name in CATEGORY_DTYPES:  # the schema's categories, in its order: codes, no strings
+        assert batch.features[name].dtype == CATEGORY_DTYPES[name]
+    fast, _ = decode_batch("in", messages, 4096)
+    pd.testing.assert_frame_equal(fast.features, batch.features, check_exact=True)
     assert len(batch) == 3
     meta = batch.meta
     assert meta.topic == "in"

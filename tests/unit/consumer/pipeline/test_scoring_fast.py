@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from consumer.exceptions import ScoringError
-from consumer.pipeline.batch import BatchMeta
+from consumer.pipeline.batch import CATEGORY_DTYPES, BatchMeta
 from consumer.pipeline.preprocess import compile_preprocessing
 from consumer.pipeline.records import prediction_records
 from consumer.pipeline.scoring import Scorer
@@ -51,6 +51,27 @@ def test_the_matrix_is_bit_identical_to_the_column_transformer(tiny_model) -> No
     expected = tiny_model.pipeline[0].transform(frame)
     got = fast.transform(frame)
     assert got is not None and got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_a_batch_frame_of_categorical_columns_gives_the_same_matrix(tiny_model) -> None:
+    """The batch frame holds the schema's categorical dtype (`CATEGORY_DTYPES`): its codes are
+    mapped, not its strings hashed, to the same matrix; a categorical column in another order
+    or with a category the model does not know goes the same way as strings."""
+    fast = compile_preprocessing(tiny_model.pipeline)
+    assert fast is not None
+    frame = random_frame(np.random.default_rng(4), 2000)
+    expected = tiny_model.pipeline[0].transform(frame)
+    batch_like = frame.astype(CATEGORY_DTYPES)
+    got = fast.transform(batch_like)
+    assert got is not None and np.array_equal(got, expected)
+    reordered = frame.astype({"color": pd.CategoricalDtype(sorted(CATEGORIES["color"],
+                                                                  reverse=True))})
+    got = fast.transform(reordered)
+    assert got is not None and np.array_equal(got, expected)
+    unknown = frame.astype({"cut": pd.CategoricalDtype([*CATEGORIES["cut"], "Excellent"])})
+    assert fast.transform(unknown) is not None  # a category no row holds changes nothing
+    unknown.loc[3, "cut"] = "Excellent"
+    assert fast.transform(unknown) is None  # the pipeline decides (and refuses)
 
 
 def test_the_forest_pipeline_is_identical_too() -> None:
