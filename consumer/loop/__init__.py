@@ -8,9 +8,7 @@
       BatchProcessor.prepare   transform (consumer.pipeline) (processor.py)
       BatchWriter              send, then complete in the writer thread (Sink, consumer.edge);
                                the next batch is prepared meanwhile when behind (overlap.py)
-      BatchProcessor.finish    metrics, lag, once the write returned
-      BatchProcessor.notify    observers and label handler; keeping up, once the next
-                               batch's write is in flight (consume.py)
+      BatchProcessor.finish    metrics, lag, observers, once the write returned
       RetryPolicy              failed batch: rewind, backoff, give up after 8 (retry.py)
       LabelFlow.pace           pause / resume the labels topic as the handler asks (flow.py)
       idle                     observers' on_idle, commit positions over transaction markers

@@ -9,22 +9,12 @@ sees an open transaction (exactly-once) nor unacknowledged outputs (at-least-onc
 Each turn::
 
     a write in flight and the last batch was not full --> settle it first (keeping up: serial)
-          and finish it (count), its observers waiting for the next submit
     want = BatchBudget.size (capped by max_events)  --> consume()  --> error events apart
     data  --> prepare (transform)  [while batch N-1's write is in flight, when behind]
           --> settle N-1: ok --> submit N's write, finish N-1 (count, observe), budget
                           DeliveryError --> drop N, RetryPolicy: rewind both + backoff
-          --> the observers of a batch finished when keeping up, now that N's write is in flight
-    none  --> settle N-1, its observers, BatchProcessor.idle, commit positions over trailing
-              transaction markers
+    none  --> settle N-1, BatchProcessor.idle, commit positions over trailing transaction markers
     then  --> LabelFlow.pace (pause / resume the labels topic)
-
-Observers (`BatchProcessor.notify`: the drift monitors, the label join) see every committed batch
-once, in order. When the loop keeps up it runs them while the next batch's write waits for the
-broker (the GIL released) instead of before the next consume(): measured at 5,000 events/s they
-cost ~3 ms per batch, which every event arriving meanwhile waited for. A batch's observers always
-run before the next batch's, before `idle`, before a model swap (invariant 5 of
-consumer.loop.overlap) and on a clean stop; a failed write of the next batch does not skip them.
 """
 
 from __future__ import annotations
@@ -47,7 +37,7 @@ from consumer.exceptions import DeliveryError
 from consumer.loop.budget import BatchBudget
 from consumer.loop.flow import LabelFlow
 from consumer.loop.overlap import BatchWriter, Settled
-from consumer.loop.processor import BatchProcessor, PreparedBatch
+from consumer.loop.processor import BatchProcessor
 from consumer.loop.retry import RetryPolicy
 from consumer.loop.summary import RunSummary
 from consumer.ops.http import HealthState
@@ -82,9 +72,6 @@ class ConsumeLoop:
     # early waits for the write ahead of it, and both threads share 2 cores) and gained nothing
     # in exactly-once; at saturation it gains 8-15 % throughput.
     behind: bool = field(default=False, init=False)
-    # A batch finished (committed and counted) whose observers have not run yet: keeping up,
-    # they run once the next batch's write is in flight (see the module doc).
-    unobserved: PreparedBatch | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.writer = BatchWriter(self.processor.send, self.processor.complete,
@@ -125,7 +112,7 @@ class ConsumeLoop:
                         continue
                     log.info("max_events=%d reached", s.max_events)
                     break
-            if writer.pending is not None and not self.behind and not self._settle(defer=True):
+            if writer.pending is not None and not self.behind and not self._settle():
                 continue  # keeping up: serial, see `behind`
             messages = self._consume(want)
             self.health.beat()
@@ -135,10 +122,8 @@ class ConsumeLoop:
             data = self._data_messages(messages)
             self.behind = self.settings.overlap and len(messages) >= want
             if data:
-                if self.processor.swap_waiting:  # a swap is a barrier (invariant 5)
-                    if not self._settle(discarded=data):
-                        continue
-                    self._observe()
+                if self.processor.swap_waiting and not self._settle(discarded=data):
+                    continue  # a swap is a barrier (invariant 5)
                 prepared = self.processor.prepare(data)
                 settled = writer.settle()
                 if settled is not None and settled.error is not None:
@@ -147,11 +132,9 @@ class ConsumeLoop:
                 writer.submit(prepared)
                 if settled is not None:
                     self._finished(settled)
-                self._observe()  # the write is in flight: the observers' time is off its path
                 continue
             if not self._settle():
                 continue
-            self._observe()
             self.processor.idle()  # e.g. drift evaluates the tail of a burst (if due)
             if self.flow is not None:
                 self.flow.pace()
@@ -159,21 +142,19 @@ class ConsumeLoop:
                 last_idle_check = time.monotonic()
                 self._commit_idle_positions()
 
-    def _settle(self, discarded: Sequence[Message] = (), *, defer: bool = False) -> bool:
-        """Wait for the write in flight and finish its batch (its observers too, unless
-        `defer`: then at the next `_observe`); False when it failed (then `discarded`,
-        consumed after it, is rewound with it)."""
+    def _settle(self, discarded: Sequence[Message] = ()) -> bool:
+        """Wait for the write in flight and finish its batch; False when it failed (then
+        `discarded`, consumed after it, is rewound with it)."""
         settled = self.writer.settle()
         if settled is None:
             return True
         if settled.error is not None:
             self._failed(settled, discarded=discarded)
             return False
-        self._finished(settled, defer=defer)
+        self._finished(settled)
         return True
 
-    def _finished(self, settled: Settled, *, defer: bool = False) -> None:
-        """Count a written batch; its observers now, or at the next `_observe` (`defer`)."""
+    def _finished(self, settled: Settled) -> None:
         batch, written = settled.batch, settled.written
         assert written is not None  # noqa: S101 - settled without an error
         self.budget.record(len(batch.messages), written.seconds - batch.started)
@@ -184,18 +165,6 @@ class ConsumeLoop:
         summary.predictions += result.predictions
         summary.dead_lettered += result.dead_lettered
         summary.batches += 1
-        self._observe()  # an earlier batch's observers first: in order
-        self.unobserved = batch
-        if not defer:
-            self._observe()
-
-    def _observe(self) -> None:
-        """Run the observers of the finished batch that waits for them (if any), then pace the
-        labels topic (its labels are handed over by now)."""
-        batch, self.unobserved = self.unobserved, None
-        if batch is None:
-            return
-        self.processor.notify(batch)
         if self.flow is not None:  # the batch prepared behind, if any, holds labels read already
             behind = self.writer.pending
             self.flow.pace(len(behind.labels) if behind is not None else 0)
@@ -227,7 +196,6 @@ class ConsumeLoop:
             if not finish:
                 self.writer.wait()
                 return
-            self._observe()
             settled = self.writer.settle()
             if settled is None:
                 return

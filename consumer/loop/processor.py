@@ -118,9 +118,7 @@ class BatchProcessor:
         except OutputRejectedError as exc:
             self.remember_refused(exc)
             raise
-        result = self.finish(batch, written)
-        self.notify(batch)
-        return result
+        return self.finish(batch, written)
 
     def prepare(self, messages: Sequence[MessageLike]) -> PreparedBatch:
         """Swap a waiting model in, then transform the batch: everything before the write,
@@ -167,8 +165,9 @@ class BatchProcessor:
         self.sink.settle_commits()
 
     def finish(self, batch: PreparedBatch, written: Written) -> BatchResult:
-        """After the write: count, record the latency, move the lag (then `notify`). Counters
-        move only here, so a batch that failed is counted once, when its retry is written."""
+        """After the write: count, record the latency, move the lag, notify the observers and
+        the label handler. Counters move only here, so a batch that failed is counted once,
+        when its retry is written."""
         m, out, inputs = self.metrics, batch.out, batch.inputs
         if self.refused:  # written: forget this batch's events
             for msg, _ in out.rejected:
@@ -197,22 +196,14 @@ class BatchProcessor:
         m.last_batch_timestamp.set(written.at)
         if written.committed:
             self.lag.on_commit(batch.offsets)
-        return BatchResult(len(inputs), len(out.outputs), len(out.dead_letters),
-                           written.committed)
-
-    def notify(self, batch: PreparedBatch) -> None:
-        """A finished (committed) batch to the observers and its labels to the label handler,
-        then the scheduled observers' `after_batch`. The loop may run it while the next batch's
-        write is in flight (consumer.loop.consume): the drift monitors' time then leaves the
-        path of the next events."""
-        m, out = self.metrics, batch.out
-        scored = out.batch
         if len(scored):
             notify(self.observers, scored.features, out.predictions, scored.meta, m)
         if self.labels is not None and batch.labels:
             call_safely(self.labels.on_labels, type(self.labels).__name__, m, batch.labels)
         for observer in self.scheduled:
             call_safely(observer.after_batch, type(observer).__name__, m)
+        return BatchResult(len(inputs), len(out.outputs), len(out.dead_letters),
+                           written.committed)
 
     def remember_refused(self, exc: OutputRejectedError) -> None:
         """The events behind the records refused on their own: the retry dead-letters them."""

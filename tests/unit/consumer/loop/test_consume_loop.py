@@ -114,9 +114,6 @@ class FlakyProcessor:
         n = len(batch.messages)
         return BatchResult(n, n, 0, written.committed)
 
-    def notify(self, batch: FakeBatch) -> None:
-        self.steps.append(("notify", batch.messages[0].offset()))
-
     def remember_refused(self, exc: DeliveryError) -> None:
         pass
 
@@ -124,7 +121,7 @@ class FlakyProcessor:
         self.steps.append(("settle_commits", -1))
 
     def idle(self) -> None:
-        self.steps.append(("idle", -1))
+        pass
 
 
 class NoLag:
@@ -363,70 +360,3 @@ def test_the_labels_of_the_batch_prepared_behind_count_when_pacing_the_labels_to
     loop.run()
     # batch 0-2 finished while 3-5 was in flight (its 3 labels already read), then 3-5 alone
     assert flow.incoming[:2] == [3, 0]
-
-
-# --- observers when keeping up: after the next batch's write started ---------------------------
-
-
-def notified(processor: FlakyProcessor) -> list[int]:
-    return [first for step, first in processor.steps if step == "notify"]
-
-
-def test_keeping_up_a_batchs_observers_run_once_the_next_batchs_write_is_in_flight() -> None:
-    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3), batch(6, 3)])
-    processor = FlakyProcessor(0)
-    loop, _ = make_loop(consumer, processor, max_events=9, batch_size=4)  # never full
-    loop.run()
-    steps = processor.steps
-    assert notified(processor) == [0, 3, 6]  # every committed batch once, in order
-    for first, following in ((0, 3), (3, 6)):
-        assert steps.index(("finish", first)) < steps.index(("prepare", following))  # counted
-        assert steps.index(("send", following)) < steps.index(("notify", first))  # then seen
-        assert steps.index(("notify", first)) < steps.index(("finish", following))
-    assert steps.index(("finish", 6)) < steps.index(("notify", 6))  # the last: on the way out
-    assert loop.summary.consumed == 9 and loop.summary.batches == 3
-
-
-def test_keeping_up_the_observers_run_before_an_idle_poll() -> None:
-    consumer = ScriptedConsumer([batch(0, 3), [], [], batch(3, 2)])
-    processor = FlakyProcessor(0)
-    loop, _ = make_loop(consumer, processor, max_events=5)
-    loop.run()
-    steps = processor.steps
-    assert steps.index(("notify", 0)) < steps.index(("idle", -1)) < steps.index(("prepare", 3))
-
-
-def test_keeping_up_the_observers_run_before_a_model_swap() -> None:
-    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3)])
-    processor = FlakyProcessor(0)
-    real_prepare = processor.prepare
-
-    def prepare(messages):
-        out = real_prepare(messages)
-        processor.swap_waiting = messages[0].offset() == 0  # offered while 0-2 is written
-        return out
-
-    processor.prepare = prepare  # type: ignore[method-assign]
-    loop, _ = make_loop(consumer, processor, max_events=6, batch_size=4)  # keeping up
-    loop.run()
-    steps = processor.steps
-    assert steps.index(("notify", 0)) < steps.index(("prepare", 3))  # the swap sees them done
-
-
-def test_keeping_up_a_failed_write_still_lets_the_committed_batch_before_it_be_observed() -> None:
-    consumer = ScriptedConsumer([batch(0, 3), batch(3, 3), batch(3, 3)])  # 3-5 read again
-    processor = FlakyProcessor(0)
-
-    def gate(b: FakeBatch) -> None:  # the write of 3-5 fails once
-        if b.messages[0].offset() == 3 and not any(f == 3 for s, f in processor.steps
-                                                    if s == "written"):
-            processor.failures = 1
-
-    processor.gate = gate
-    loop, _ = make_loop(consumer, processor, max_events=6, batch_size=4)
-    loop.run()
-    steps = processor.steps
-    assert notified(processor) == [0, 3]
-    first_written_3 = steps.index(("written", 3))  # the failed attempt
-    assert steps.index(("notify", 0)) < steps.index(("prepare", 3), first_written_3)
-    assert consumer.seeks == [("in", 0, 3)] and loop.summary.retries == 1
