@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 @runtime_checkable
 class BatchObserver(Protocol):
     def on_batch(self, features: pd.DataFrame, predictions: np.ndarray, meta: BatchMeta) -> None:
-        """Called once per committed batch; must not mutate its arguments."""
+        """Called once per committed batch; must not mutate its arguments. `features` has the
+        columns of `model.features.FEATURES`: float64 numbers, and the categories as pandas
+        categoricals of the schema's categories (`consumer.pipeline.batch.CATEGORY_DTYPES`)."""
 
 
 @runtime_checkable
