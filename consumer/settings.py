@@ -178,6 +178,15 @@ class ConsumerSettings(BaseSettings):
         description="standard errors of the reference's own sampling error every detector "
         "ignores (higher: fewer flags from a reference unlike the live population)",
     )
+    drift_coalesce_events: int = Field(
+        1000, ge=1, le=100_000,
+        description="the data drift detectors take this many events at once (per-call costs: "
+        "less CPU at low rates); a flag change is reported at most this many events later",
+    )
+    drift_coalesce_seconds: float = Field(
+        0.25, ge=0, le=60,
+        description="... or what arrived within this many seconds, whichever comes first",
+    )
     drift_eval_interval: float = Field(
         5.0, gt=0, le=3600,
         description="publish a drift report and refresh the gauges at least every N seconds "

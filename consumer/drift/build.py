@@ -102,7 +102,11 @@ def build_drift_observer(
     with_labels = bool(settings.label_join)
     monitor, concept = build_detectors(settings, profile, concept=with_labels)
     metrics = DriftMetrics(registry, profile.features)
-    data_feed = DataFeed(monitor, on_transition=metrics.count_transition)
+    data_feed = DataFeed(
+        monitor, on_transition=metrics.count_transition,
+        coalesce_events=settings.drift_coalesce_events,
+        coalesce_seconds=settings.drift_coalesce_seconds,
+    )
     estimator = build_estimator(settings, model)
     estimate_feed = None if estimator is None else EstimateFeed(
         estimator, on_transition=metrics.count_transition

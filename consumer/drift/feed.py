@@ -90,7 +90,14 @@ class _Feed:
 
 
 class DataFeed(_Feed):
-    """Feature and prediction drift: one `SequentialMonitor.update` per committed batch."""
+    """Feature and prediction drift: `SequentialMonitor.update` on the committed batches,
+    coalesced. Batches wait until `coalesce_events` events do, or the first of them has waited
+    `coalesce_seconds`, then go through the monitor in one update: its cost is mostly per call
+    (~1.5 ms for a batch of 100 events, ~1 ms for 1,000), so small batches at a low rate cost
+    several times more per event. The detectors number events the same whatever the grouping
+    (a transition's `event` does not move); only its report waits, at most that long. `flush`
+    runs what waits now (the observer calls it before a report, on an idle poll, before a
+    reset); the defaults (1, 0 s) run every batch at once."""
 
     def __init__(
         self,
@@ -98,18 +105,50 @@ class DataFeed(_Feed):
         *,
         on_transition: Callable[[Transition], None] = lambda t: None,
         wall: Callable[[], float] = time.time,
+        coalesce_events: int = 1,
+        coalesce_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(on_transition, wall)
         self.monitor = monitor
+        self.coalesce_events = coalesce_events
+        self.coalesce_seconds = coalesce_seconds
+        self.clock = clock
+        self._frames: list[pd.DataFrame] = []
+        self._waiting = 0
+        self._first = 0.0  # clock() when the oldest waiting batch came
+
+    @property
+    def waiting(self) -> int:
+        """Events added and not yet through the monitor."""
+        return self._waiting
 
     def add(self, frame: pd.DataFrame) -> list[Transition]:
-        """A batch's features with its `prediction` column (`with_predictions`)."""
+        """A batch's features with its `prediction` column (`with_predictions`); the
+        transitions of the update it triggered, if any."""
+        if not self._frames:
+            self._first = self.clock()
+        self._frames.append(frame)
+        self._waiting += len(frame)
+        if (self._waiting >= self.coalesce_events
+                or self.clock() - self._first >= self.coalesce_seconds):
+            return self.flush()
+        return []
+
+    def flush(self) -> list[Transition]:
+        """Run the waiting events through the monitor now (one update)."""
+        if not self._frames:
+            return []
+        frames, self._frames, self._waiting = self._frames, [], 0
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return self._stamped(self.monitor.update(frame))
 
     def reset(self, monitor: SequentialMonitor) -> None:
-        """A new monitor (or the same, reset): forget the unreported transitions."""
+        """A new monitor (or the same, reset): forget the unreported transitions (`flush`
+        first: events still waiting would otherwise never reach a detector)."""
         self.monitor = monitor
         self.times.clear()
+        self._frames, self._waiting = [], 0
 
 
 class EstimateFeed(_Feed):

@@ -11,10 +11,13 @@ aborted, re-read batch only when it finally commits)::
                                           └-> a flag changed: report now, else when
                                               EvaluationSchedule.due() --> Evaluator.evaluate
 
-Every scored event goes through the detectors in the batch that scored it; the schedule only
-sets how often the states are reported. A flag raised or cleared is reported right after the
-batch that changed it, so through Kafka a transition is at most one batch later than the
-detector's own event. `reset(profile)` (the model changed) lowers every flag.
+Every scored event goes through the detectors; the schedule only sets how often the states are
+reported. The data detectors take the batches in groups (`DataFeed`: --drift-coalesce-events,
+1,000 by default, or --drift-coalesce-seconds, 0.25 s, whichever comes first; flushed before
+every report, on an idle poll and before a reset): a flag raised or cleared is reported right
+after the group that changed it, so through Kafka a transition is at most one group (and one
+batch) later than the detector's own event, whose index does not depend on the grouping.
+`reset(profile)` (the model changed) lowers every flag.
 
 The label messages themselves go to the `LabelFeed` (`labels`): the loop's label handler,
 which it also asks whether to pause the labels topic (`should_pause()`).
@@ -103,6 +106,7 @@ class DriftObserver:
         self.maybe_evaluate()
 
     def on_idle(self) -> None:
+        self.feed.flush()  # the stream paused: what waits goes through the detectors now
         if self.labels is not None:
             self.labels.on_idle()
         self.maybe_evaluate()
@@ -117,6 +121,7 @@ class DriftObserver:
     def evaluate(self) -> dict[str, object]:
         """Report now: gauges, report record; returns it."""
         started = time.perf_counter()
+        self.feed.flush()  # the report covers every event scored so far
         self.schedule.start()
         counts = self.labels.counts if self.labels is not None else LabelCounts()
         record = self.evaluator.evaluate(counts)
@@ -140,6 +145,7 @@ class DriftObserver:
         model's `estimator` (its loss model; None: it has none) replaces the current one;
         `KEEP` restarts the current one. The label join forgets the cached predictions: their
         labels would measure the previous model."""
+        self.feed.flush()  # the waiting events were scored by the previous model: its monitor
         monitor = self.feed.monitor
         concept = self.concept.concept if self.concept is not None else None
         if profile is not None and profile is not monitor.profile:

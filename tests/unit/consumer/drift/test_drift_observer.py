@@ -93,7 +93,7 @@ def detectors(profile):
 
 
 def make_observer(profile, detectors=None, *, every=10**6, interval=60.0, max_share=1.0,
-                  labels=True):
+                  labels=True, coalesce_events=1, coalesce_seconds=0.0):
     registry = CollectorRegistry()
     clock, wall = Clock(), Clock(WALL)
     metrics = DriftMetrics(registry, profile.features)
@@ -105,7 +105,9 @@ def make_observer(profile, detectors=None, *, every=10**6, interval=60.0, max_sh
     )
     monitor.reset()
     concept.reset()
-    data = DataFeed(monitor, on_transition=metrics.count_transition, wall=wall)
+    data = DataFeed(monitor, on_transition=metrics.count_transition, wall=wall,
+                    coalesce_events=coalesce_events, coalesce_seconds=coalesce_seconds,
+                    clock=clock)
     concept_feed = handler = None
     if labels:
         concept_feed = ConceptFeed(concept, on_transition=metrics.count_transition, wall=wall)
@@ -503,3 +505,63 @@ def test_labels_read_but_not_handed_over_count_as_pending(profile, detectors) ->
     feed.on_labels([label(f"ahead-{i}", 100.0, offset=i) for i in range(850)])
     assert not feed.should_pause()  # 850 + one batch fit
     assert feed.should_pause(incoming=100)  # 950 + one batch would not
+
+
+# --- the data detectors take batches in groups (DataFeed coalescing) ---------------------------
+
+
+def test_batches_wait_for_the_group_size_or_its_age(profile, detectors) -> None:
+    observer, _, clock, _, _ = make_observer(profile, detectors, coalesce_events=1000,
+                                             coalesce_seconds=0.25)
+    monitor, rng = observer.feed.monitor, np.random.default_rng(20)
+    for _ in range(3):
+        feed(observer, diamonds(rng, 300))
+    assert monitor.n_seen == 0 and observer.feed.waiting == 900
+    feed(observer, diamonds(rng, 300))  # 1,200 >= 1,000: one update of the four batches
+    assert monitor.n_seen == 1200 and observer.feed.waiting == 0
+    feed(observer, diamonds(rng, 100))
+    clock.now += 0.1
+    feed(observer, diamonds(rng, 100))
+    assert monitor.n_seen == 1200
+    clock.now += 0.2  # the first of them waited 0.3 s >= 0.25 s
+    feed(observer, diamonds(rng, 100))
+    assert monitor.n_seen == 1500
+
+
+def test_grouping_moves_no_transition_event(profile) -> None:
+    """The same shifted stream, batch by batch and in groups: the same transitions, at the same
+    event indices; only their report waits for the group."""
+    rng = np.random.default_rng(21)
+    batches = [diamonds(rng, 500)] + [diamonds(rng, 120, carat_scale=1.6) for _ in range(40)]
+    events = {}
+    for events_per_group in (1, 1000):
+        observer, _, _, publisher, _ = make_observer(
+            profile, (SequentialMonitor(profile), SequentialConcept(profile)),
+            coalesce_events=events_per_group, coalesce_seconds=60.0)
+        for frame in batches:
+            feed(observer, frame)
+        observer.evaluate()
+        events[events_per_group] = [(t["flag"], t["kind"], t["event"])
+                                    for r in publisher.records for t in r["transitions"]]
+    assert events[1] and events[1000] == events[1]
+
+
+def test_what_waits_goes_through_before_a_report_an_idle_poll_and_a_reset(
+    profile, detectors
+) -> None:
+    observer, _, _, _, _ = make_observer(profile, detectors, coalesce_events=10**4,
+                                         coalesce_seconds=60.0)
+    rng = np.random.default_rng(22)
+    feed(observer, diamonds(rng, 300))
+    assert observer.feed.monitor.n_seen == 0
+    assert observer.evaluate()["data"]["n_seen"] == 300  # the report covers every event
+    feed(observer, diamonds(rng, 200))
+    observer.on_idle()
+    assert observer.feed.monitor.n_seen == 500 and observer.feed.waiting == 0
+    feed(observer, diamonds(rng, 100))
+    monitor, seen_at_reset = observer.feed.monitor, []
+    real_reset = monitor.reset
+    monitor.reset = lambda: (seen_at_reset.append(monitor.n_seen), real_reset())  # type: ignore[method-assign]
+    observer.reset()
+    assert seen_at_reset == [600]  # the waiting batch reached the old model's monitor first
+    assert observer.feed.waiting == 0 and observer.feed.monitor.n_seen == 0
