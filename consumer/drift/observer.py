@@ -3,7 +3,7 @@
 The loop calls it only for committed batches, so each event and each label is seen once (an
 aborted, re-read batch only when it finally commits)::
 
-    on_batch(features, predictions, meta) --> DataFeed.add --> SequentialMonitor.update
+    on_batch(features, predictions, meta) --> DataFeed.add --> SequentialMonitor.update (grouped)
                                           ├-> EstimateFeed.add --> PerformanceEstimator.update
                                           └-> LabelFeed.add_predictions   (the join's cache)
     after_batch() / on_idle()             --> LabelFeed.after_batch / on_idle
