@@ -23,6 +23,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 
 from drift.profile import PREDICTION
+from drift.reference import distinct_codes
 from model.features import CATEGORICAL_FEATURES, CATEGORIES, NUMERIC_FEATURES
 
 K_FOLDS = 5
@@ -43,11 +44,7 @@ def loss_matrix(frame: pd.DataFrame) -> np.ndarray:
     columns = [frame[c].to_numpy(dtype=np.float64) for c in NUMERIC_FEATURES]
     for name in CATEGORICAL_FEATURES:  # hash the column once, look up its few distinct values
         rank = _GRADES[name].get
-        column = frame[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):  # its own codes: nothing to hash
-            codes, uniques = column.array.codes, column.dtype.categories
-        else:
-            codes, uniques = pd.factorize(column.to_numpy())
+        codes, uniques = distinct_codes(frame[name])
         lookup = np.array([rank(u, np.nan) for u in uniques] + [np.nan])  # -1: missing
         columns.append(lookup[codes])
     columns.append(frame[PREDICTION].to_numpy(dtype=np.float64))
