@@ -50,6 +50,9 @@ class FastPreprocessor:
         self.scale = scale
         self.categorical = categorical
         self.width = len(numeric) + sum(c.width for c in categorical)
+        # column -> (the CategoricalDtype last seen, the encoder index of each of its codes):
+        # the batch frame's dtype is the same object every batch, so the lookup is built once
+        self._luts: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] = {}
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray | None:
         """The model's input matrix, or None when the pipeline must decide (an unknown
@@ -73,7 +76,7 @@ class FastPreprocessor:
         rows = np.arange(n)
         for cat in self.categorical:
             try:
-                codes = _codes(cat, frame[cat.name])
+                codes = self._codes(cat, frame[cat.name])
             except (KeyError, TypeError, pd.errors.InvalidIndexError):
                 return None
             if n and codes.min() < 0:
@@ -87,15 +90,20 @@ class FastPreprocessor:
             offset += cat.width
         return out
 
-
-def _codes(cat: _Categorical, column: pd.Series) -> np.ndarray:
-    """The index of each value in the encoder's categories (-1: unknown). A categorical column
-    (the batch frame's) maps its own codes through its few categories: no string hashed."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        lut = np.append(cat.categories.get_indexer(dtype.categories), -1)  # code -1: missing
+    def _codes(self, cat: _Categorical, column: pd.Series) -> np.ndarray:
+        """The index of each value in the encoder's categories (-1: unknown). A categorical
+        column (the batch frame's) maps its own codes through its few categories: no string
+        hashed."""
+        dtype = column.dtype
+        if not isinstance(dtype, pd.CategoricalDtype):
+            return cat.categories.get_indexer(column)
+        seen = self._luts.get(cat.name)
+        if seen is not None and seen[0] is dtype:  # `is`: unordered dtypes compare equal
+            lut = seen[1]                           # whatever their categories' order
+        else:
+            lut = np.append(cat.categories.get_indexer(dtype.categories), -1)  # -1: missing
+            self._luts[cat.name] = (dtype, lut)
         return lut[column.array.codes]
-    return cat.categories.get_indexer(column)
 
 
 def compile_preprocessing(pipeline: Any) -> FastPreprocessor | None:
