@@ -115,13 +115,12 @@ class DataFeed(_Feed):
         self.coalesce_seconds = coalesce_seconds
         self.clock = clock
         self._frames: list[pd.DataFrame] = []
-        self._waiting = 0
         self._first = 0.0  # clock() when the oldest waiting batch came
 
     @property
     def waiting(self) -> int:
         """Events added and not yet through the monitor."""
-        return self._waiting
+        return sum(map(len, self._frames))
 
     def add(self, frame: pd.DataFrame) -> list[Transition]:
         """A batch's features with its `prediction` column (`with_predictions`); the
@@ -129,8 +128,7 @@ class DataFeed(_Feed):
         if not self._frames:
             self._first = self.clock()
         self._frames.append(frame)
-        self._waiting += len(frame)
-        if (self._waiting >= self.coalesce_events
+        if (self.waiting >= self.coalesce_events
                 or self.clock() - self._first >= self.coalesce_seconds):
             return self.flush()
         return []
@@ -139,7 +137,7 @@ class DataFeed(_Feed):
         """Run the waiting events through the monitor now (one update)."""
         if not self._frames:
             return []
-        frames, self._frames, self._waiting = self._frames, [], 0
+        frames, self._frames = self._frames, []
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return self._stamped(self.monitor.update(frame))
 
@@ -148,7 +146,7 @@ class DataFeed(_Feed):
         first: events still waiting would otherwise never reach a detector)."""
         self.monitor = monitor
         self.times.clear()
-        self._frames, self._waiting = [], 0
+        self._frames = []
 
 
 class EstimateFeed(_Feed):
