@@ -179,9 +179,10 @@ class ConsumerSettings(BaseSettings):
         "ignores (higher: fewer flags from a reference unlike the live population)",
     )
     drift_coalesce_events: int = Field(
-        1000, ge=1, le=100_000,
+        1, ge=1, le=100_000,
         description="the data drift detectors take this many events at once (per-call costs: "
-        "less CPU at low rates); a flag change is reported at most this many events later",
+        "less CPU at low rates, e.g. 1000); a flag change is then reported up to this many "
+        "events later instead of at most one batch (1: every batch at once)",
     )
     drift_coalesce_seconds: float = Field(
         0.25, ge=0, le=60,

@@ -12,11 +12,12 @@ aborted, re-read batch only when it finally commits)::
                                               EvaluationSchedule.due() --> Evaluator.evaluate
 
 Every scored event goes through the detectors; the schedule only sets how often the states are
-reported. The data detectors take the batches in groups (`DataFeed`: --drift-coalesce-events,
-1,000 by default, or --drift-coalesce-seconds, 0.25 s, whichever comes first; flushed before
-every report, on an idle poll and before a reset): a flag raised or cleared is reported right
-after the group that changed it, so through Kafka a transition is at most one group (and one
-batch) later than the detector's own event, whose index does not depend on the grouping.
+reported. A flag raised or cleared is reported right after the batch that changed it, so
+through Kafka a transition is at most one batch later than the detector's own event. Opt-in,
+the data detectors take the batches in groups (`DataFeed`: --drift-coalesce-events N > 1, or
+--drift-coalesce-seconds, whichever comes first; flushed before every report, on an idle poll
+and before a reset): less CPU at low rates, and a transition is then reported after its group,
+at the same event index.
 `reset(profile)` (the model changed) lowers every flag.
 
 The label messages themselves go to the `LabelFeed` (`labels`): the loop's label handler,
