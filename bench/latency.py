@@ -28,7 +28,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from bench.exceptions import CaseError
-from bench.process import REPO, ConsumerProcess, child_env, consumer_args
+from bench.process import REPO, ConsumerProcess, EchoProcess, child_env, consumer_args
 from bench.topics import Topics, unique
 from common.heap import freeze_startup_heap
 from common.prometheus_text import Scrape, histogram_quantile
@@ -149,7 +149,7 @@ def run_latency_points(
     bootstrap_servers: str, topics: Topics, model_path: Path, *, points: Sequence[Point],
     seconds: float, warmup: float, partitions: int, batch_size: int,
     drift_args: Callable[..., list[str]] | None, work_dir: Path,
-    guarantee: str | None = None, name: str = "latency",
+    guarantee: str | None = None, name: str = "latency", bare: bool = False,
 ) -> list[LatencyResult]:
     """Each of `points` in turn on one consumer process (the full run gives each point its own
     consumer; `--quick` runs several on one, saving a start per point). A point starts once
@@ -173,7 +173,9 @@ def run_latency_points(
                        "--no-wait-labels"]
     args = consumer_args(bootstrap_servers, topic_in, topic_out, topic_dlq, unique("latency"),
                          model_path, extra)
-    consumer = ConsumerProcess(args, work_dir / f"{name}-consumer.log").start()
+    log_file = work_dir / f"{name}-{'echo' if bare else 'consumer'}.log"
+    consumer = EchoProcess(args, log_file) if bare else ConsumerProcess(args, log_file)
+    consumer.start()
     reader: PredictionReader | None = None
     measured: list[tuple[Point, bool, int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
     try:
@@ -189,7 +191,8 @@ def run_latency_points(
                             work_dir / log_name)
             reader.wait_for(sent)
             measured.append((point, bool(producer_extra), sent, reader.take()))
-        histogram = histogram_quantiles(consumer.scrape())
+        histogram = (None if isinstance(consumer, EchoProcess)
+                     else histogram_quantiles(consumer.scrape()))
     finally:
         if reader is not None:
             reader.close()

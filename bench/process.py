@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ import psutil
 
 from bench.exceptions import CaseError
 from infra.consumer_child import ConsumerChild
-from infra.process import InfraError
+from infra.process import ChildProcess, InfraError
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,39 @@ class ConsumerProcess(ConsumerChild):
                 time.sleep(0.05)
         except (OSError, psutil.Error):  # it exited between two reads
             pass
+
+
+class EchoProcess(ChildProcess):
+    """`python -m bench.echo` (the bare client, the latency floor) with a consumer's flags.
+    It serves no metrics: ready when its log says it got partitions."""
+
+    startup_s: float | None = None
+    max_rss_mb: float | None = None
+    sampled_rss_mb = 0.0
+
+    def __init__(self, args: list[str], log_file: Path) -> None:
+        super().__init__("echo", [sys.executable, "-m", "bench.echo", *args],
+                         log_file=log_file, cwd=REPO, env=child_env())
+
+    def start(self) -> EchoProcess:  # type: ignore[override]  # chains like ConsumerProcess
+        super().start()
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> float:
+        started = time.monotonic()
+        while "assigned" not in self.log_text():
+            if self.poll() is not None:
+                raise CaseError(f"echo exited with {self.returncode}: {self.log_tail()}")
+            if time.monotonic() - started > timeout:
+                raise CaseError(f"echo got no partitions in {timeout:.0f} s: {self.log_tail()}")
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def wait_assigned(self, timeout: float = 60.0) -> None:
+        """`wait_ready` waited for the assignment already."""
+
+    def tail(self, lines: int = 15) -> str:
+        return self.log_tail(lines)
 
 
 def stop_all(procs: Sequence[ConsumerProcess]) -> list[int | None]:

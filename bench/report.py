@@ -163,6 +163,12 @@ def curve_lines(curve: dict[str, Any] | None) -> list[str]:
         for row in curve.get(guarantee) or []:
             lines.append(f"    {row['rate']:>8,.0f} ev/s (sent {row['sent_rate']:>6,})  "
                          f"p50 {row['p50']:>6.1f}  p95 {row['p95']:>6.1f}  p99 {row['p99']:>6.1f}")
+        bare = (curve.get("floor") or {}).get(guarantee)
+        if bare:
+            lines.append(f"    {bare['rate']:>8,.0f} ev/s (sent {bare['sent_rate']:>6,})  "
+                         f"p50 {bare['p50']:>6.1f}  p95 {bare['p95']:>6.1f}  "
+                         f"p99 {bare['p99']:>6.1f}  bare client (the floor: same Kafka "
+                         "clients, no work)")
     return lines
 
 

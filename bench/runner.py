@@ -249,7 +249,9 @@ class Bench:
         # --quick: every rate on one consumer per guarantee (its start costs more than a
         # point); the full run starts a fresh consumer for each point
         per_consumer = len(self.plan.curve_rates) if self.s.quick else 1
+        floor: dict[str, Any] = {}
         for guarantee in ("exactly-once", "at-least-once"):
+            floor[guarantee] = self._floor_point(guarantee, warmup)
             rows = []
             rates = self.plan.curve_rates
             for first in range(0, len(rates), per_consumer):
@@ -269,12 +271,29 @@ class Bench:
                              result.rate, result.sent_rate, result.latency_ms)
                 self._memory(results[0].max_rss_mb, results[0].startup_s)
             curve[guarantee] = rows
+        curve["floor"] = floor
         curve["saturation_eps"] = {
             "exactly-once": self.record.get("e2e_exactly_once_eps") or (
                 self.record.get("e2e_eps") if DEFAULT_GUARANTEE == "exactly-once" else None),
             "at-least-once": self.record.get("e2e_at_least_once_eps"),
         }
         self.record["latency_curve"] = curve
+
+    def _floor_point(self, guarantee: str, warmup: float) -> dict[str, Any]:
+        """The bare client (`bench.echo`: the service's Kafka clients and flags, no work) at
+        the latency rate, just before the service's points: what the broker and this machine
+        give any client, so the curve reads against it."""
+        result = run_latency_points(
+            self.bootstrap, self.topics, self.s.model_path,
+            points=[Point(self.plan.latency_rate)], seconds=self.plan.curve_seconds,
+            warmup=warmup, partitions=self.s.partitions, batch_size=self.batch_size,
+            drift_args=None, work_dir=self.work_dir, guarantee=guarantee,
+            name=f"floor-{guarantee}", bare=True,
+        )[0]
+        log.info("latency floor (bare client) %s at %g ev/s: %s", guarantee, result.rate,
+                 result.latency_ms)
+        return {"rate": result.rate, "sent_rate": round(result.sent_rate), **result.latency_ms,
+                "measured": result.measured}
 
     def _memory(self, rss: float | None, startup: float | None) -> None:
         if rss is not None:

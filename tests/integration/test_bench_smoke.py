@@ -45,6 +45,8 @@ def test_quick_bench_writes_every_key(bootstrap_servers, model_dir, tmp_path) ->
     for guarantee in ("exactly-once", "at-least-once"):
         assert [row["rate"] for row in curve[guarantee]] == [1000.0, 5000.0]
         assert all(row["measured"] > 0 and row["p99"] >= row["p50"] for row in curve[guarantee])
+        floor = curve["floor"][guarantee]  # the bare client echoed every event (else CaseError)
+        assert floor["rate"] == 500.0 and floor["measured"] > 0 and floor["p99"] >= floor["p50"]
     assert set(record["checks"]) == set(CHECKS)
     for check in record["checks"].values():
         assert isinstance(check["pass"], bool) and check["value"] is not None

@@ -25,6 +25,8 @@ def full_record() -> dict:
             "at-least-once": [{"rate": 5000.0, "sent_rate": 5000, "p50": 15.0, "p95": 40.0,
                                "p99": 55.5}],
             "saturation_eps": {"exactly-once": 35_000, "at-least-once": 40_000},
+            "floor": {"exactly-once": {"rate": 5000.0, "sent_rate": 4995, "p50": 25.0,
+                                       "p95": 50.0, "p99": 70.0, "measured": 60_000}},
         },
     )
     return record
@@ -60,6 +62,9 @@ def test_the_table_and_the_json_hold_every_result(tmp_path) -> None:
     assert "35,000 ev/s" in text and "FAIL  latency p99" in text and "PASS  e2e / ceiling" in text
     assert "exactly-once  saturation 35,000 ev/s" in text
     assert "5,000 ev/s (sent  4,990)  p50   30.0  p95   70.0  p99   90.0" in text
+    assert ("5,000 ev/s (sent  4,995)  p50   25.0  p95   50.0  p99   70.0  bare client"
+            in text)
+    assert text.count("bare client") == 1  # at-least-once has no floor in this record
     write(record, tmp_path / "out" / "latest.json")
     assert set(RESULT_KEYS) <= set(json.loads((tmp_path / "out" / "latest.json").read_text()))
 
