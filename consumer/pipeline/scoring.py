@@ -3,7 +3,10 @@
 When the pipeline's preprocessing compiles (`consumer.pipeline.preprocess`: the project's
 ColumnTransformer, checked bit-identical on a probe at load), the scorer builds the model's
 input matrix from the frame's columns itself and calls the regressor's `predict` once; any
-other pipeline, or a frame the compiled step cannot take, goes through `pipeline.predict`.
+other pipeline, or a frame the compiled step cannot take, goes through `pipeline.predict`. A
+batch of at most `FOREST_MAX_ROWS` events is predicted by the regressor's flattened trees when
+they compile (`consumer.pipeline.forest`: bit-identical, checked on a probe at load), which
+costs a fraction of scikit-learn's fixed ~2 ms per predict; larger batches by the regressor.
 
 `predict_isolating` never lets one event's failure cost the batch: on a ScoringError it bisects
 the frame and returns the predictions of every part that scores, and the rows that fail alone
@@ -21,7 +24,13 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from consumer.exceptions import ScoringError
+from consumer.pipeline.forest import compile_forest
 from consumer.pipeline.preprocess import compile_preprocessing
+
+# Up to this many rows the flattened trees predict faster than scikit-learn (single-threaded,
+# 97 trees: 0.5 against 1.8 ms at 10 rows, 1.5 against 2.3 ms at 100; even at ~200; 11 against
+# 8 ms at 1,000).
+FOREST_MAX_ROWS = 128
 
 
 class ThreadCap:
@@ -64,6 +73,8 @@ class Scorer:
         self.last_seconds = 0.0
         self._cap = ThreadCap(threads)
         self._preprocess = compile_preprocessing(model.pipeline)
+        self._forest = (compile_forest(model.pipeline.steps[-1][1])
+                        if self._preprocess is not None else None)
 
     @property
     def version(self) -> str:
@@ -98,11 +109,18 @@ class Scorer:
         """True when predict bypasses the pipeline's preprocessing (see the module docstring)."""
         return self._preprocess is not None
 
+    @property
+    def flattened(self) -> bool:
+        """True when small batches are predicted by the flattened trees (`FOREST_MAX_ROWS`)."""
+        return self._forest is not None
+
     def _predict(self, features: pd.DataFrame) -> Any:
         pipeline = self.model.pipeline
         if self._preprocess is not None:
             matrix = self._preprocess.transform(features)
             if matrix is not None:
+                if self._forest is not None and len(matrix) <= FOREST_MAX_ROWS:
+                    return self._forest.predict(matrix)
                 return pipeline.steps[-1][1].predict(matrix)
         return pipeline.predict(features)
 
