@@ -2,7 +2,7 @@
 every tree and every row of a small batch at once.
 
 scikit-learn predicts one tree per call (97 trees here), each with a fixed cost, so a predict
-costs ~2 ms whether the batch holds 10 events or 100 (measured single-threaded): at 5,000
+costs 1.2-2.7 ms whether the batch holds 1 event or 100 (measured single-threaded): at 5,000
 events/s, where batches hold what arrived during the previous one, that fixed cost is most of
 the scorer's CPU. Here one numpy step moves every (tree, row) pair still inside a tree down one
 level; the leaves' values are then added tree by tree in scikit-learn's order, so predictions
