@@ -8,7 +8,9 @@ asynchronous offset commit. A batch is what has arrived (like the service's loop
 back to fill up). The bench's latency curve measures it beside the service at the same rate,
 so the service's latency reads against what the broker and the machine give any client.
 
-Prints "assigned" on its first assignment; stops at SIGTERM/SIGINT after the current batch.
+Prints "echo assigned <partitions>" on its first assignment; stops at SIGTERM/SIGINT after the
+current batch. Any Kafka error ends the run (exit 1): a floor measured around failures would
+not be one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from pydantic_settings import CliApp
 
 from common.logs import configure_logging
@@ -42,7 +44,13 @@ def echo(settings: ConsumerSettings, stop: threading.Event) -> int:
         while not stop.is_set():
             messages = consumer.consume(num_messages=settings.batch_size, timeout=0) or (
                 consumer.consume(num_messages=1, timeout=settings.batch_timeout))
-            data = [m for m in messages if m.error() is None]
+            data = []
+            for msg in messages:
+                err = msg.error()
+                if err is None:
+                    data.append(msg)
+                elif err.code() != KafkaError._PARTITION_EOF:
+                    raise KafkaException(err)
             if not data:
                 continue
             if eos:
@@ -79,7 +87,7 @@ _assigned = threading.Event()
 def _announce(consumer: Any, partitions: list[TopicPartition]) -> None:
     if partitions and not _assigned.is_set():
         _assigned.set()
-        print("assigned", ", ".join(f"{p.topic}[{p.partition}]" for p in partitions),
+        print("echo assigned", ", ".join(f"{p.topic}[{p.partition}]" for p in partitions),
               flush=True)
 
 

@@ -198,7 +198,8 @@ def run_latency_points(
             reader.close()
         code = consumer.stop()
     if code != 0:
-        raise CaseError(f"latency consumer exited with {code}: {consumer.tail()}")
+        raise CaseError(f"latency {'bare client' if bare else 'consumer'} exited with {code}: "
+                        f"{consumer.tail()}")
     results = []
     for point, labels, sent, (received, event_times, stamps) in measured:
         if len(received) < sent:

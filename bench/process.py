@@ -121,7 +121,8 @@ class ConsumerProcess(ConsumerChild):
 
 class EchoProcess(ChildProcess):
     """`python -m bench.echo` (the bare client, the latency floor) with a consumer's flags.
-    It serves no metrics: ready when its log says it got partitions."""
+    It serves no metrics: ready when its log says it got partitions; no startup time nor
+    memory is measured (the attributes are None, as for a consumer before its first reading)."""
 
     startup_s: float | None = None
     max_rss_mb: float | None = None
@@ -137,7 +138,7 @@ class EchoProcess(ChildProcess):
 
     def wait_ready(self, timeout: float = 120.0) -> float:
         started = time.monotonic()
-        while "assigned" not in self.log_text():
+        while "echo assigned " not in self.log_text():
             if self.poll() is not None:
                 raise CaseError(f"echo exited with {self.returncode}: {self.log_tail()}")
             if time.monotonic() - started > timeout:

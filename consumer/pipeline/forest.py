@@ -29,7 +29,8 @@ PROBE_SEED = 0
 class FlatForest:
     """The trees' nodes concatenated (children as indices into the whole); `predict(X)`."""
 
-    def __init__(self, nodes: list[np.ndarray], baseline: float) -> None:
+    def __init__(self, nodes: list[np.ndarray], baseline: float, n_features: int) -> None:
+        self.n_features = n_features
         sizes = np.array([len(n) for n in nodes])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         flat = np.concatenate(nodes)
@@ -53,6 +54,8 @@ class FlatForest:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The regressor's predictions for the rows of `X` (n_rows x n_features, float64)."""
         X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:  # else rows would run into each other
+            raise ValueError(f"expected {self.n_features} features, got shape {X.shape}")
         n_rows, n_trees = X.shape[0], self.n_trees
         values = X.ravel()
         node = np.repeat(self.roots, n_rows)  # pair t * n_rows + r: tree t, row r
@@ -79,19 +82,28 @@ class FlatForest:
 def compile_forest(estimator: Any) -> FlatForest | None:
     """The estimator's trees as a `FlatForest`, or None when it is something else or the
     forest's predictions differ by a bit from its own on a probe."""
-    if type(estimator).__name__ != "HistGradientBoostingRegressor":
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    if type(estimator) is not HistGradientBoostingRegressor:  # a subclass may predict otherwise
         return None
     predictors = getattr(estimator, "_predictors", None)
     link = getattr(getattr(estimator, "_loss", None), "link", None)
     if (not predictors or getattr(estimator, "n_trees_per_iteration_", 0) != 1
-            or type(link).__name__ != "IdentityLink"):
+            or type(link).__name__ != "IdentityLink"
+            or getattr(estimator, "_preprocessor", None) is not None):  # reordered columns
         return None
     nodes = [trees[0].nodes for trees in predictors]
     if any(n["is_categorical"].any() for n in nodes):
         return None
-    forest = FlatForest(nodes, float(np.ravel(estimator._baseline_prediction)[0]))
-    probe = probe_matrix(forest, estimator.n_features_in_)
-    if not np.array_equal(forest.predict(probe), estimator.predict(probe)):
+    forest = FlatForest(nodes, float(np.ravel(estimator._baseline_prediction)[0]),
+                        int(estimator.n_features_in_))
+    try:
+        probe = probe_matrix(forest)
+        same = np.array_equal(forest.predict(probe), estimator.predict(probe))
+    except Exception as exc:  # the estimator refused the probe: keep its own predict
+        log.info("trees not flattened (probe failed: %s)", exc)
+        return None
+    if not same:
         log.warning("the flat forest differs from the model's predict on a probe: not used")
         return None
     log.info("trees flattened (%d trees, %d nodes, bit-identical on a probe of %d rows)",
@@ -99,15 +111,17 @@ def compile_forest(estimator: Any) -> FlatForest | None:
     return forest
 
 
-def probe_matrix(forest: FlatForest, n_features: int) -> np.ndarray:
-    """Rows whose values sit on the split thresholds, just above them, or are missing or
-    infinite: both sides of every split and the missing-value rule are taken."""
+def probe_matrix(forest: FlatForest) -> np.ndarray:
+    """Rows in which every split threshold of a feature, the value just above it, a missing
+    value, ±inf and 0 each appear at least once in that feature's column, the columns shuffled
+    independently (seeded): both sides of the splits near the roots, and the missing rule, are
+    taken; deeper splits as the combinations fall."""
     rng = np.random.default_rng(PROBE_SEED)
     splits = ~forest.is_leaf
-    columns = []
-    for feature in range(n_features):
+    values = []
+    for feature in range(forest.n_features):
         thresholds = forest.threshold[splits & (forest.feature == feature)]
-        values = np.concatenate([thresholds, np.nextafter(thresholds, np.inf),
-                                 [np.nan, -np.inf, np.inf, 0.0]])
-        columns.append(rng.choice(values, PROBE_ROWS))
-    return np.column_stack(columns)
+        values.append(np.concatenate([thresholds, np.nextafter(thresholds, np.inf),
+                                      [np.nan, -np.inf, np.inf, 0.0]]))
+    rows = max(PROBE_ROWS, *(len(v) for v in values))
+    return np.column_stack([np.resize(rng.permutation(v), rows) for v in values])

@@ -12,7 +12,8 @@ operations: `(x - mean_) / scale_`, then one 0/1 column per kept category, in th
 transformer's column order. It is only built when the pipeline has exactly that structure *and*
 a probe frame holding every category gives a bit-identical matrix to the pipeline's own
 `transform`; otherwise the scorer keeps calling `pipeline.predict`. The model is unchanged:
-its regressor still gets one `predict` call per batch, on the same matrix.
+its regressor predicts on the same matrix (a small batch through its flattened trees,
+`consumer.pipeline.forest`, bit-identical).
 """
 
 from __future__ import annotations

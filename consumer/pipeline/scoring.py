@@ -28,8 +28,8 @@ from consumer.pipeline.forest import compile_forest
 from consumer.pipeline.preprocess import compile_preprocessing
 
 # Up to this many rows the flattened trees predict faster than scikit-learn (single-threaded,
-# 97 trees: 0.5 against 1.8 ms at 10 rows, 1.5 against 2.3 ms at 100; even at ~200; 11 against
-# 8 ms at 1,000).
+# 97 trees: 0.5 against 1.8 ms at 10 rows, 1.5 against 2.3 ms at 100; break-even at ~200 rows;
+# 11 against 8 ms at 1,000).
 FOREST_MAX_ROWS = 128
 
 

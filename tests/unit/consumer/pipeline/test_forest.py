@@ -64,11 +64,41 @@ def test_both_missing_rules_are_taken(regressor) -> None:
 def test_the_probe_sits_on_every_threshold_and_holds_missing_values(regressor) -> None:
     forest = compile_forest(regressor)
     assert forest is not None
-    probe = probe_matrix(forest, 4)
-    assert np.isnan(probe).any(axis=0).all() and np.isinf(probe).any()
+    probe = probe_matrix(forest)
+    assert np.isnan(probe).any(axis=0).all() and np.isinf(probe).any(axis=0).all()
     for feature in range(4):
         used = forest.threshold[~forest.is_leaf & (forest.feature == feature)]
-        assert np.isin(used, probe[:, feature]).mean() > 0.5
+        assert np.isin(used, probe[:, feature]).all()
+        assert np.isin(np.nextafter(used, np.inf), probe[:, feature]).all()
+
+
+def test_rows_on_the_thresholds_go_where_scikit_learn_sends_them(regressor) -> None:
+    """`<=`, not `<`: a value equal to a threshold goes left; the one just above, right."""
+    forest = compile_forest(regressor)
+    assert forest is not None
+    rng = np.random.default_rng(9)
+    for feature in range(4):
+        used = forest.threshold[~forest.is_leaf & (forest.feature == feature)]
+        for values in (used, np.nextafter(used, np.inf)):
+            X = rng.normal(size=(len(values), 4))
+            X[:, feature] = values
+            assert np.array_equal(forest.predict(X), regressor.predict(X))
+
+
+def test_a_matrix_of_another_width_is_refused(regressor) -> None:
+    forest = compile_forest(regressor)
+    assert forest is not None
+    with pytest.raises(ValueError, match="expected 4 features"):
+        forest.predict(np.zeros((2, 3)))
+
+
+def test_an_estimator_that_refuses_the_probe_keeps_its_own_predict(regressor,
+                                                                   monkeypatch) -> None:
+    def refuse(self: object, X: np.ndarray) -> np.ndarray:
+        raise ValueError("no")
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "predict", refuse)
+    assert compile_forest(regressor) is None
 
 
 def test_a_forest_that_differs_by_a_bit_is_not_used(regressor, monkeypatch) -> None:
@@ -78,11 +108,13 @@ def test_a_forest_that_differs_by_a_bit_is_not_used(regressor, monkeypatch) -> N
     assert compile_forest(regressor) is None
 
 
-def test_what_it_cannot_reproduce_does_not_compile() -> None:
+def test_what_it_cannot_reproduce_does_not_compile(caplog) -> None:
     X, y = training_data(n=600)
     y = np.abs(y) + 0.1
-    assert compile_forest(HistGradientBoostingRegressor(loss="poisson", max_iter=5)
-                          .fit(X, y)) is None  # a log link
+    with caplog.at_level("INFO", logger=forest_module.__name__):
+        assert compile_forest(HistGradientBoostingRegressor(loss="poisson", max_iter=5)
+                              .fit(X, y)) is None  # a log link: refused before any probe
+    assert not caplog.records
     categorical = pd.DataFrame({"a": X[:, 0], "c": pd.Categorical(
         np.where(X[:, 2] > 0, "x", "y"))})
     assert compile_forest(HistGradientBoostingRegressor(
