@@ -1,6 +1,6 @@
 """The measured figures the Kubernetes manifests are sized from, and what follows from them.
 
-The numbers are the README's (Benchmarks: `make bench` of 2026-11-30; Scaling out:
+The numbers are the README's (Benchmarks: `make bench` of 2026-11-30 13:51; Scaling out:
 `python -m bench --cases scale` of 2026-11-26), copied here once; tests/unit/test_k8s.py reads
 the README's tables and fails when they and this module disagree, and checks the manifests
 against the derived values below. Change a figure in the README and here together, then the
@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # -- measured (README) ---------------------------------------------------------------------
-E2E_EPS = 21_679  # one consumer end to end: exactly-once, drift on, 2 vCPUs shared with the broker
+E2E_EPS = 29_700  # one consumer end to end: exactly-once, drift on, 2 vCPUs shared with the broker
 PEAK_RSS_MB = (285, 282, 209, 279, 215, 194)  # every process of the scale table (1, 2, 3 consumers)
-BENCH_RSS_MB = 279  # rss_mb of the last `make bench`
+BENCH_RSS_MB = 282  # rss_mb of the last `make bench`
 RSS_TARGET_MB = 400  # the benchmark's RSS target (< 400 MB)
-STARTUP_S = 3.3  # process start to /readyz
+STARTUP_S = 3.1  # process start to /readyz
 
 # -- topology ------------------------------------------------------------------------------
 # Partitions of diamonds.events (docker-compose's topics service and infra/k8s/kafka): more
@@ -49,7 +49,7 @@ CPU_LIMIT_CORES = 2.0  # librdkafka's threads burst beside the scoring thread
 # defaults), so the kubelet adds little: period x failures stays within the consumer's own
 # idle allowance (settings.liveness_timeout, 32 s). timeoutSeconds is the HTTP server's own
 # per-socket timeout (metrics_request_timeout, 5 s). The startup window is far above the
-# measured start (3.3 s) to leave room for a cold node reading the model from the volume.
+# measured start (3.1 s) to leave room for a cold node reading the model from the volume.
 
 
 @dataclass(frozen=True)
