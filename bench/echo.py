@@ -21,11 +21,13 @@ import threading
 from types import FrameType
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from pydantic_settings import CliApp
 
 from common.logs import configure_logging
 from consumer.edge.clients import build_consumer, build_producer
+from consumer.edge.errors import split_errors
+from consumer.edge.offsets import next_offsets
 from consumer.settings import ConsumerSettings
 
 TXN_TIMEOUT = 30.0  # seconds
@@ -44,13 +46,9 @@ def echo(settings: ConsumerSettings, stop: threading.Event) -> int:
         while not stop.is_set():
             messages = consumer.consume(num_messages=settings.batch_size, timeout=0) or (
                 consumer.consume(num_messages=1, timeout=settings.batch_timeout))
-            data = []
-            for msg in messages:
-                err = msg.error()
-                if err is None:
-                    data.append(msg)
-                elif err.code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(err)
+            data, errors = split_errors(messages)
+            if errors:
+                raise KafkaException(errors[0].error())
             if not data:
                 continue
             if eos:
@@ -58,7 +56,7 @@ def echo(settings: ConsumerSettings, stop: threading.Event) -> int:
             for msg in data:
                 producer.produce(settings.output_topic, msg.value(), msg.key())
             producer.poll(0)
-            offsets = _next_offsets(data)
+            offsets = next_offsets(consumer, data)  # the service's offsets, markers stepped
             if eos:
                 producer.send_offsets_to_transaction(
                     offsets, consumer.consumer_group_metadata(), TXN_TIMEOUT)
@@ -71,14 +69,6 @@ def echo(settings: ConsumerSettings, stop: threading.Event) -> int:
     finally:
         consumer.close()
     return written
-
-
-def _next_offsets(messages: list[Any]) -> list[TopicPartition]:
-    last: dict[tuple[str, int], int] = {}
-    for msg in messages:
-        last[(msg.topic(), msg.partition())] = msg.offset() + 1
-    return [TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in last.items()]
 
 
 _assigned = threading.Event()

@@ -16,7 +16,7 @@ from bench import inprocess
 from bench.broker import bench_broker
 from bench.env import machine_facts
 from bench.exceptions import CaseError
-from bench.latency import LatencyResult, Point, run_latency_points
+from bench.latency import Point, run_latency_points
 from bench.process import ConsumerProcess, consumer_args
 from bench.profiling import profile_call
 from bench.report import empty_record, evaluate
@@ -285,7 +285,13 @@ class Bench:
         give any client, so the curve reads against it. None (logged) when it failed: the
         service's curve is still measured."""
         try:
-            result = self._floor_result(guarantee, warmup)
+            result = run_latency_points(
+                self.bootstrap, self.topics, self.s.model_path,
+                points=[Point(self.plan.latency_rate)], seconds=self.plan.curve_seconds,
+                warmup=warmup, partitions=self.s.partitions, batch_size=self.batch_size,
+                drift_args=None, work_dir=self.work_dir, guarantee=guarantee,
+                name=f"floor-{guarantee}", bare=True,
+            )[0]
         except CaseError as exc:
             log.error("latency floor (bare client) %s failed: %s", guarantee, exc)
             return None
@@ -293,15 +299,6 @@ class Bench:
                  result.latency_ms)
         return {"rate": result.rate, "sent_rate": round(result.sent_rate), **result.latency_ms,
                 "measured": result.measured}
-
-    def _floor_result(self, guarantee: str, warmup: float) -> LatencyResult:
-        return run_latency_points(
-            self.bootstrap, self.topics, self.s.model_path,
-            points=[Point(self.plan.latency_rate)], seconds=self.plan.curve_seconds,
-            warmup=warmup, partitions=self.s.partitions, batch_size=self.batch_size,
-            drift_args=None, work_dir=self.work_dir, guarantee=guarantee,
-            name=f"floor-{guarantee}", bare=True,
-        )[0]
 
     def _memory(self, rss: float | None, startup: float | None) -> None:
         if rss is not None:

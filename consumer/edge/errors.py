@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
@@ -62,6 +63,18 @@ def replaced_by(exc: BaseException) -> KafkaError | None:
                 return err
         todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
     return None
+
+
+def split_errors(messages: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """`consume()`'s messages as (data, error events), partition-EOF events dropped."""
+    data, errors = [], []
+    for msg in messages:
+        err = msg.error()
+        if err is None:
+            data.append(msg)
+        elif err.code() != KafkaError._PARTITION_EOF:
+            errors.append(msg)
+    return data, errors
 
 
 class ClientErrors:

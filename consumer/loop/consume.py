@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import Message, TopicPartition
 
 from consumer.edge.clients import max_poll_interval
 from consumer.edge.delivery import OutputRejectedError
-from consumer.edge.errors import ClientErrors
+from consumer.edge.errors import ClientErrors, split_errors
 from consumer.edge.lag import LagTracker
 from consumer.edge.offsets import first_offsets, rewind
 from consumer.exceptions import DeliveryError
@@ -222,13 +222,9 @@ class ConsumeLoop:
         return consume(num_messages=1, timeout=self.settings.batch_timeout)
 
     def _data_messages(self, messages: list[Message]) -> list[Message]:
-        data = []
-        for msg in messages:
-            err = msg.error()
-            if err is None:
-                data.append(msg)
-            elif err.code() != KafkaError._PARTITION_EOF:
-                self.errors.on_consume_error(err, msg.topic(), msg.partition())
+        data, errors = split_errors(messages)
+        for msg in errors:
+            self.errors.on_consume_error(msg.error(), msg.topic(), msg.partition())
         return data
 
     def _commit_idle_positions(self) -> None:
